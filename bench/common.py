@@ -101,3 +101,37 @@ def replace_readme_section(readme: Path, title: str, section: str) -> None:
         rest = text[end:]
         text = text[:start] + section + ("\n" + rest if rest else "")
     readme.write_text(text.rstrip("\n") + "\n")
+
+
+def cpu_busy_percent(seconds: float = 2.0) -> float:
+    """How busy the CPUs were over the next ``seconds`` (0-100), from /proc/stat.
+
+    Unlike the load average, which decays over minutes, this tells whether something
+    is running right now (say, the benchmark that just finished has not).
+    """
+    import time
+
+    def sample() -> tuple[int, int]:
+        fields = [int(value) for value in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+        idle = fields[3] + (fields[4] if len(fields) > 4 else 0)  # idle + iowait
+        return sum(fields), idle
+
+    try:
+        total_before, idle_before = sample()
+        time.sleep(seconds)
+        total_after, idle_after = sample()
+    except (OSError, ValueError, IndexError):
+        return -1.0
+    total = total_after - total_before
+    return 100.0 * (1 - (idle_after - idle_before) / total) if total > 0 else 0.0
+
+
+def wait_for_quiet_cpu(limit_percent: float = 10.0, timeout_s: float = 90.0) -> float:
+    """Wait (up to ``timeout_s``) until the CPUs are mostly idle; return the last reading."""
+    import time
+
+    deadline = time.monotonic() + timeout_s
+    busy = cpu_busy_percent()
+    while busy > limit_percent and time.monotonic() < deadline:
+        busy = cpu_busy_percent()
+    return busy

@@ -54,6 +54,7 @@ from bench.common import (  # noqa: E402
     machine_facts,
     production_env,
     replace_readme_section,
+    wait_for_quiet_cpu,
 )
 
 README = REPO_ROOT / "bench" / "README.md"
@@ -210,12 +211,20 @@ def manage(env: dict[str, str], *args: str) -> None:
 # --- the two servers -------------------------------------------------------------------------------
 
 
+UVICORN_WORKER = "uvicorn_worker.UvicornWorker"
+
+
+def server_application(args: argparse.Namespace) -> str:
+    """The ASGI entry point under the uvicorn worker (production), the WSGI one otherwise."""
+    return "config.asgi:application" if args.worker_class == UVICORN_WORKER else "config.wsgi:application"
+
+
 def gunicorn_command(args: argparse.Namespace, port: int) -> list[str]:
     local = Path(sys.executable).parent / "gunicorn"
     base = [str(local)] if local.exists() else [sys.executable, "-m", "gunicorn"]
     command = [
         *base,
-        "config.wsgi:application",
+        server_application(args),
         "--bind",
         f"127.0.0.1:{port}",
         "--workers",
@@ -238,7 +247,7 @@ def start_gunicorn(
     port = free_port()
     error_log = scratch / "gunicorn.log"
     command = gunicorn_command(args, port)
-    log("starting gunicorn " + " ".join(command[command.index("config.wsgi:application") :]))
+    log("starting gunicorn " + " ".join(command[command.index(server_application(args)) :]))
     # gunicorn's and Django's logs (stderr) go to a file, shown when something goes wrong.
     with error_log.open("wb") as output:
         proc = subprocess.Popen(
@@ -567,14 +576,6 @@ def table_lines(rows: list[Row]) -> list[str]:
     return lines
 
 
-def load_average() -> str:
-    """The 1-minute load average: other work on the machine skews both servers' figures."""
-    try:
-        return Path("/proc/loadavg").read_text().split()[0]
-    except (OSError, IndexError):
-        return "?"
-
-
 def section_text(rows: list[Row], facts: dict[str, str], args: argparse.Namespace, tools: str) -> str:
     server = f"gunicorn {args.workers} workers, `--worker-class {args.worker_class}`"
     if args.worker_class == "gthread":
@@ -589,7 +590,7 @@ def section_text(rows: list[Row], facts: dict[str, str], args: argparse.Namespac
         [
             SECTION_TITLE,
             "",
-            "The read API served as in production (gunicorn on `config.wsgi:application`, PostgreSQL,",
+            f"The read API served as in production (gunicorn on `{server_application(args)}`, PostgreSQL,",
             "Redis, the real reference data imported into a fresh database) against nginx serving the same",
             "response bodies as static files (sendfile, keep-alive, 2 worker processes). `wrk` on loopback,",
             f"{args.wrk_threads} threads, {args.connections} connections, {args.duration} s per route; "
@@ -599,15 +600,15 @@ def section_text(rows: list[Row], facts: dict[str, str], args: argparse.Namespac
             "Targets: Django/nginx req/s >= 0.25 for the full documents, >= 0.15 for a",
             "single model and model_categories; Django p99 < 50 ms on every route.",
             "",
-            "gunicorn runs `--worker-class gthread --threads 4`: the sync worker closes the connection",
-            "after every response (no keep-alive), and on 2 cores more threads per worker raised p99",
-            "without adding throughput (sync and gthread with 1, 2, 4 and 8 threads were compared with",
-            "`--worker-class`/`--threads`; gevent/eventlet are not installed).",
+            "The production set-up is gunicorn with uvicorn workers on the ASGI entry point: warm reads are",
+            "answered on the event loop from memory, everything else runs in Django in a thread pool (see",
+            "`docs/architecture.md`). `--worker-class gthread` measures the WSGI entry point instead;",
+            "`bench/server_ceiling.py` (next section) shows what each set-up can do at most.",
             "",
             textwrap.fill(
                 f"Measured {facts['date']} on `{facts['host']}` ({facts['nproc']} cores {facts['cpu']}, "
                 f"{facts['memory']}, Python {facts['python']}, PostgreSQL {facts['postgres']} on loopback; "
-                f"{tools}; load average {facts['load']} before the run), {server}, `{command}`:",
+                f"{tools}; CPUs {facts['busy']}% busy just before the run), {server}, `{command}`:",
                 width=100,
                 break_long_words=False,
                 break_on_hyphens=False,
@@ -615,20 +616,20 @@ def section_text(rows: list[Row], facts: dict[str, str], args: argparse.Namespac
             "",
             *table_lines(rows),
             "",
-            *noise_note(facts["load"]),
+            *noise_note(facts["busy"]),
         ]
     )
 
 
-def noise_note(load: str) -> list[str]:
+def noise_note(busy: str) -> list[str]:
     try:
-        busy = float(load) > 1.0
+        noisy = float(busy) > 10.0
     except ValueError:
-        busy = False
-    if not busy:
+        noisy = False
+    if not noisy:
         return []
     return [
-        f"Other work was running on the machine (load average {load} before the run), so these",
+        f"Other work was running on the machine ({busy}% CPU busy before the run), so these",
         "figures are noisy: rerun on an idle machine before drawing conclusions.",
         "",
     ]
@@ -660,7 +661,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--wrk-threads", type=int, default=2, help="wrk threads (2)")
     parser.add_argument("--quick", action="store_true", help="3 s per route, to try the script out")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers (2)")
-    parser.add_argument("--worker-class", default="gthread", help="gunicorn worker class (gthread)")
+    parser.add_argument(
+        "--worker-class", default=UVICORN_WORKER, help=f"gunicorn worker class ({UVICORN_WORKER})"
+    )
     parser.add_argument("--threads", type=int, default=4, help="threads per gthread worker (4)")
     parser.add_argument("--keep-alive", type=int, default=5, help="gunicorn keep-alive seconds (5)")
     parser.add_argument(
@@ -690,10 +693,6 @@ def main() -> int:
     check_services()
     wrk = ensure_debian_package("wrk", "wrk")
     nginx = ensure_debian_package("nginx", "nginx")
-    before = load_average()
-    with contextlib.suppress(ValueError):
-        if float(before) > 0.5:
-            log(f"load average {before}: other work on the machine will skew the figures")
     postgres_version = fresh_database(DATABASE_NAME)
     flush_redis(REDIS_URL)
     env = production_env(DATABASE_URL, REDIS_URL)
@@ -702,6 +701,7 @@ def main() -> int:
     log(f"import_legacy --source {args.reference_data}")
     manage(env, "import_legacy", "--source", str(args.reference_data))
 
+    busy = -1.0
     with tempfile.TemporaryDirectory(prefix="hmr-read-bench-") as scratch_name:
         scratch = Path(scratch_name)
         scratch.chmod(0o755)  # nginx's workers (unprivileged when started as root) read below it
@@ -715,13 +715,16 @@ def main() -> int:
             nginx_proc, nginx_port = start_nginx(nginx, prefix)
             with running(nginx_proc, "nginx"):
                 warm(django_port, nginx_port, rows)
+                busy = wait_for_quiet_cpu()
+                if busy > 10.0:
+                    log(f"CPUs {busy:.0f}% busy: other work on the machine will skew the figures")
                 measure(wrk, django_port, nginx_port, rows, args)
             if gunicorn.poll() is not None:
                 log(f"gunicorn died during the run:\n{tail(error_log)}")
             report_server_problems(error_log)
 
     tools = tool_versions(wrk, nginx)
-    facts = {**machine_facts(postgres_version), "load": before}
+    facts = {**machine_facts(postgres_version), "busy": f"{busy:.0f}"}
     section = section_text(rows, facts, args, tools)
     print()
     print("\n".join(table_lines(rows)))

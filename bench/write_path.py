@@ -7,10 +7,11 @@ Redis db 13, flushed):
     image_generation records, ``batch_review`` approving all of them in one batch,
     ``batch_apply``; then a profiling pass (queries per proposal and per apply, by
     table and statement kind, and a cProfile of an apply batch) that is not timed.
-(b) through the API, served as in production: gunicorn on ``config.wsgi:application``
-    (2 workers, gthread) with ``DEBUG=false``, authenticated against a local AI Horde
-    stand-in (``tests/horde_stub.py``) run in this process. N proposals are POSTed
-    to ``/api/model_references/v2/image_generation/add`` by 8 threads with keep-alive
+(b) through the API, served as in production: gunicorn on ``config.asgi:application``
+    (2 uvicorn workers, Django in ``WSGI_THREADS`` threads each) with ``DEBUG=false``,
+    authenticated against a local AI Horde stand-in (``tests/horde_stub.py``) run in
+    this process. N proposals are POSTed to
+    ``/api/model_references/v2/image_generation/add`` by 8 threads with keep-alive
     clients, approved by ``POST .../v2/pending_queue/batches`` and applied by
     ``POST .../v2/pending_queue/apply_batch/{id}``. A small warm-up batch goes first,
     through the very same steps, and is not counted.
@@ -287,15 +288,13 @@ def gunicorn(env: dict[str, str], scratch: Path, workers: int, threads: int) -> 
     local = Path(sys.executable).parent / "gunicorn"
     command = [
         *([str(local)] if local.exists() else [sys.executable, "-m", "gunicorn"]),
-        "config.wsgi:application",
+        "config.asgi:application",
         "--bind",
         f"127.0.0.1:{port}",
         "--workers",
         str(workers),
         "--worker-class",
-        "gthread",
-        "--threads",
-        str(threads),
+        "uvicorn_worker.UvicornWorker",
         "--timeout",
         "300",
         "--keep-alive",
@@ -303,6 +302,7 @@ def gunicorn(env: dict[str, str], scratch: Path, workers: int, threads: int) -> 
         "--log-level",
         "warning",
     ]
+    env = {**env, "WSGI_THREADS": str(threads)}
     with server_log.open("wb") as output:
         proc = subprocess.Popen(
             command, cwd=REPO_ROOT, env=env, stdout=output, stderr=subprocess.STDOUT, start_new_session=True
@@ -480,9 +480,10 @@ def section_text(
         "",
         "The curation write path on PostgreSQL (fresh database `hmr_bench_write`, Redis db 13): N",
         "proposals creating new `image_generation` records, approved in one batch, then the batch",
-        "applied (each apply in its own transaction: version, record, category revision, two audit",
-        "events). (a) calls the services directly in one process; (b) goes through the HTTP API served",
-        f"by gunicorn (config.wsgi, {args.workers} workers, gthread, {args.server_threads} threads, "
+        "applied (one transaction for the whole batch: versions, records, category revisions, two audit",
+        "events per proposal). (a) calls the services directly in one process; (b) goes through the "
+        "HTTP API served",
+        f"by gunicorn (config.asgi, {args.workers} uvicorn workers, `WSGI_THREADS={args.server_threads}`, "
         "`DEBUG=false`), keys",
         f"checked against a local AI Horde stand-in, proposals POSTed by {args.threads} threads with "
         "keep-alive clients,",
@@ -528,15 +529,17 @@ def section_text(
     db, wall = queries["db_ms_per_item"], queries["wall_ms_per_item"]
     lines += [
         textwrap.fill(
-            f"Where an apply's time goes (service level, {args.profile_count} applies timed statement "
-            f"by statement): {queries['queries_per_item']:.0f} SQL statements + "
-            f"{queries['commits_per_item']:.0f} commit, strictly one after the other, {db:.1f} ms waiting "
-            f"for PostgreSQL of {wall:.1f} ms wall; the other {wall - db:.1f} ms is Python, mostly Django "
-            "building those statements (cProfile: `SQLCompiler.as_sql`/`execute_sql`); payload validation "
-            "(twice), the audit hashes and the Redis pointer publish after commit are each well under "
-            "1 ms. The commit's WAL flush is not the cost: with `synchronous_commit = off` an apply takes "
-            f"{service['apply_ms_async_commit']:.1f} ms instead of {service['apply_ms_sync_commit']:.1f} ms "
-            f"(diagnostic only). A proposal: {proposing['queries_per_item']:.0f} statements + 1 commit, "
+            f"Where an apply's time goes (service level, {args.profile_count} applies in one batch, timed "
+            f"statement by statement): {queries['queries_per_item']:.2f} SQL statements and "
+            f"{queries['commits_per_item']:.2f} commits per apply, because the batch is reserved in one "
+            "transaction and applied in one more by `references.services.records_apply`, which writes "
+            "the records, versions, category revisions and audit events in bulk; "
+            f"{db:.2f} ms waiting for PostgreSQL of {wall:.2f} ms wall. The rest is Python: Django "
+            "compiling the bulk statements, payload validation (twice: strictly when the proposal is "
+            "checked, leniently in `records_apply`) and the audit hashes. With `synchronous_commit = off` "
+            f"an apply takes {service['apply_ms_async_commit']:.2f} ms instead of "
+            f"{service['apply_ms_sync_commit']:.2f} ms (diagnostic only). A proposal: "
+            f"{proposing['queries_per_item']:.0f} statements + 1 commit, "
             f"{proposing['db_ms_per_item']:.1f} ms of {proposing['wall_ms_per_item']:.1f} ms.",
             width=100,
             break_long_words=False,
@@ -544,14 +547,9 @@ def section_text(
         ),
         "",
         textwrap.fill(
-            "250 applies/s is 4 ms an apply. The API applies a batch sequentially in one request, each "
-            "proposal in its own transaction, so it cannot go faster than the service level. Reaching the "
-            "target needs fewer round trips per apply, not a faster disk: the nested `transaction.atomic` "
-            "of `record_create` and `audit_events_append` add 3 SAVEPOINT/RELEASE pairs; the two audit "
-            "appends (record event, proposal event) each lock and update the chain head; "
-            "`_category_state_bump` re-counts the whole category (`SELECT COUNT(*)`, grows with the "
-            "category) and `record_create` looks up the last position, on every apply; version "
-            "allocation and the category revision are per apply where a batch could take them once.",
+            "The API applies a batch in one request, so its rate is the service level's plus the HTTP "
+            "round trips of approving and applying; proposals are one request each, and each costs a "
+            "transaction with its audit event.",
             width=100,
             break_long_words=False,
             break_on_hyphens=False,
@@ -596,7 +594,7 @@ def main() -> None:
     parser.add_argument("--profile-count", type=int, default=50)
     parser.add_argument("--threads", type=int, default=8, help="client threads posting proposals")
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--server-threads", type=int, default=4)
+    parser.add_argument("--server-threads", type=int, default=8, help="WSGI_THREADS of the server (8)")
     parser.add_argument("--skip-api", action="store_true")
     parser.add_argument("--wait-for-routes", type=float, default=0.0, metavar="MINUTES")
     parser.add_argument("--no-write", action="store_true", help="do not update bench/README.md")

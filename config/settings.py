@@ -80,6 +80,10 @@ TEMPLATES = [
 ]
 
 WSGI_APPLICATION = "config.wsgi.application"
+ASGI_APPLICATION = "config.asgi.application"
+#: Under the ASGI entry point (config.asgi), the threads per process that run
+#: Django for everything the in-memory fast path does not answer.
+WSGI_THREADS = env.int("WSGI_THREADS", default=8)
 
 DATABASE_URL = env.str("DATABASE_URL", default="") or f"sqlite:///{BASE_DIR / 'db.sqlite3'}"
 DATABASES = {"default": environ.Env.db_url_config(DATABASE_URL)}

@@ -155,9 +155,18 @@ class PointerFeed:
             self._local[category] = (pointer, time.monotonic())
 
     def get(self, category: str) -> CategoryPointer | None:
+        return self._lookup(category, connect=True)
+
+    def peek(self, category: str) -> CategoryPointer | None:
+        """As ``get``, but never opens a connection: safe to call on an event loop."""
+        return self._lookup(category, connect=False)
+
+    def _lookup(self, category: str, *, connect: bool) -> CategoryPointer | None:
         if not self.enabled():
             return None
         with self._lock:
+            if not connect and (self._pubsub is None or self._pid != os.getpid()):
+                return None
             self._drain()
             entry = self._local.get(category)
             if self._pubsub is None or entry is None:
@@ -221,6 +230,17 @@ def _pointer_from_cache(category: str) -> tuple[CategoryPointer | None, bool]:
 def category_pointer_cached(category: str) -> CategoryPointer | None:
     """The pointer if the shared cache has it; never touches the database."""
     return _pointer_from_cache(category)[0]
+
+
+def category_pointer_in_memory(category: str) -> CategoryPointer | None:
+    """The pointer if this process knows it without waiting on the network, else None.
+
+    With Redis, that is the pub/sub-fed local copy (draining the subscription does
+    not block); with the local-memory cache (no Redis), the cache itself.
+    """
+    if POINTER_FEED.enabled():
+        return POINTER_FEED.peek(category)
+    return category_pointer_cached(category)
 
 
 def category_pointer_get(category: str) -> CategoryPointer:

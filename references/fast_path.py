@@ -1,18 +1,29 @@
-"""A WSGI fast path for the hottest reads: pre-rendered documents, straight from memory.
+"""A fast path for the hottest reads: pre-rendered documents, straight from memory.
 
 Workers poll whole-category documents and single records far more than anything
-else. When the revision pointer is in the shared cache and this process has the
-document rendered, the answer needs no database, no session, no template and no
-view: this wrapper answers it before Django's request handling starts. Anything
-else (a query string, a cold cache, an unknown path, a non-GET) goes to Django
+else. When the revision pointer is known and this process has the document
+rendered, the answer needs no database, no session, no template and no view:
+these wrappers answer it before Django's request handling starts. Anything else
+(a query string, a cold cache, an unknown path, a non-GET) goes to Django
 unchanged, and the Django views give the same bytes and headers for the same
-request — both build the answer with ``references.http.document_answer``.
+request: both build the answer with ``references.http``.
+
+Two entry points share ``fast_answer``:
+
+- ``DocumentFastPath`` wraps the WSGI application (``config.wsgi``); it may read
+  the pointer from the shared cache and load a snapshot, as it runs in a server
+  thread.
+- ``AsgiDocumentFastPath`` wraps the ASGI application (``config.asgi``, the
+  production set-up under uvicorn workers). It runs on the event loop, so it
+  answers only from what is already in memory (``memory_only``) and hands every
+  other request to Django, which runs in a thread pool and warms the memory for
+  the next one.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, MutableMapping
 from typing import Any
 
 from django.conf import settings
@@ -25,6 +36,7 @@ from horde_model_reference.meta_consts import (
 )
 from references.document_cache import (
     category_pointer_cached,
+    category_pointer_in_memory,
     category_snapshot_loaded,
     model_representation_format,
 )
@@ -32,6 +44,11 @@ from references.http import DocumentAnswer, answer_from_representation, conditio
 
 StartResponse = Callable[..., Any]
 WSGIApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 _PREFIX = r"(?:/api)?/model_references"
 V2_DOCUMENT = re.compile(_PREFIX + r"/v2/(?P<category>[a-z_]+)$")
@@ -63,8 +80,11 @@ def _path(environ: dict[str, Any]) -> str | None:
         return None
 
 
-def fast_answer(environ: dict[str, Any]) -> DocumentAnswer | None:
-    """The answer for a hot read that needs no database work, else None."""
+def fast_answer(environ: dict[str, Any], *, memory_only: bool = False) -> DocumentAnswer | None:
+    """The answer for a hot read that needs no database work, else None.
+
+    ``memory_only``: not even a cache round trip; only what this process holds.
+    """
     if environ.get("REQUEST_METHOD") not in ("GET", "HEAD") or environ.get("QUERY_STRING"):
         return None
     path = _path(environ)
@@ -88,7 +108,7 @@ def fast_answer(environ: dict[str, Any]) -> DocumentAnswer | None:
         return None
     if category not in CATEGORY_VALUES:
         return None
-    pointer = category_pointer_cached(category)
+    pointer = category_pointer_in_memory(category) if memory_only else category_pointer_cached(category)
     if pointer is None or (fmt == "v1" and pointer.records == 0):
         return None
     if name is not None:
@@ -120,3 +140,55 @@ class DocumentFastPath:
             return self.app(environ, start_response)
         start_response(answer.status_line, answer.headers)
         return [b""] if environ.get("REQUEST_METHOD") == "HEAD" else [answer.body]
+
+
+#: Request headers the fast path reads, by their ASGI (lower-case) and WSGI names.
+_ASGI_HEADERS = {
+    b"host": "HTTP_HOST",
+    b"accept-encoding": "HTTP_ACCEPT_ENCODING",
+    b"if-none-match": "HTTP_IF_NONE_MATCH",
+}
+
+
+def asgi_environ(scope: Scope) -> dict[str, Any]:
+    """The part of a WSGI environ ``fast_answer`` reads, built from an ASGI HTTP scope.
+
+    PATH_INFO is spelled as a WSGI server (and a2wsgi, which hands the request
+    to Django when the fast path declines) spells it: UTF-8 bytes as latin-1.
+    """
+    environ: dict[str, Any] = {
+        "REQUEST_METHOD": scope["method"],
+        "QUERY_STRING": scope.get("query_string", b"").decode("latin-1"),
+        "PATH_INFO": scope["path"].encode("utf-8", "surrogateescape").decode("latin-1"),
+    }
+    for raw_name, raw_value in scope.get("headers", ()):
+        name = _ASGI_HEADERS.get(raw_name)
+        if name is not None:
+            value = raw_value.decode("latin-1")
+            environ[name] = f"{environ[name]},{value}" if name in environ else value
+    return environ
+
+
+class AsgiDocumentFastPath:
+    """ASGI middleware: answer hot reads from memory on the event loop, hand the rest on."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        answer = None
+        if scope["type"] == "http" and not scope.get("root_path"):
+            try:
+                environ = asgi_environ(scope)
+                answer = fast_answer(environ, memory_only=True)
+            except Exception:  # any surprise: let Django handle (and report) it
+                answer = None
+        if answer is None:
+            await self.app(scope, receive, send)
+            return
+        headers = [
+            (name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in answer.headers
+        ]
+        await send({"type": "http.response.start", "status": answer.status, "headers": headers})
+        body = b"" if scope["method"] == "HEAD" else answer.body
+        await send({"type": "http.response.body", "body": body})
