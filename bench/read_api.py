@@ -256,15 +256,17 @@ def start_gunicorn(
     return proc, port, error_log
 
 
-def wait_for_heartbeat(proc: subprocess.Popen[bytes], port: int, error_log: Path, timeout: float) -> None:
-    """Until GET /api/heartbeat answers 200. A 404 means the route is absent: go on without it."""
+def wait_for_heartbeat(
+    proc: subprocess.Popen[bytes], port: int, error_log: Path, timeout: float, path: str = HEARTBEAT
+) -> None:
+    """Until GET ``path`` answers 200. A 404 means the route is absent: go on without it."""
     deadline = time.monotonic() + timeout
     last = "no answer"
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             raise SystemExit(f"gunicorn exited with {proc.returncode}:\n{tail(error_log)}")
         try:
-            status, _, _ = http_get(port, HEARTBEAT, timeout=5)
+            status, _, _ = http_get(port, path, timeout=5)
         except OSError as exc:
             last = str(exc)
             time.sleep(0.2)
@@ -272,11 +274,11 @@ def wait_for_heartbeat(proc: subprocess.Popen[bytes], port: int, error_log: Path
         if status == 200:
             return
         if status == 404:
-            log(f"{HEARTBEAT} answers 404 (route missing); the server is up, going on")
+            log(f"{path} answers 404 (route missing); the server is up, going on")
             return
         last = f"HTTP {status}"
         time.sleep(0.2)
-    raise SystemExit(f"{HEARTBEAT} did not answer 200 within {timeout:.0f} s ({last}):\n{tail(error_log)}")
+    raise SystemExit(f"{path} did not answer 200 within {timeout:.0f} s ({last}):\n{tail(error_log)}")
 
 
 def report_server_problems(server_log: Path) -> None:

@@ -19,7 +19,6 @@ import subprocess
 import sys
 import tempfile
 import textwrap
-import time
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -32,13 +31,12 @@ from bench.read_api import (  # noqa: E402
     WrkResult,
     ensure_debian_package,
     free_port,
-    http_get,
     log,
     run_wrk,
     running,
     start_nginx,
-    tail,
     tool_versions,
+    wait_for_heartbeat,
 )
 
 README = REPO_ROOT / "bench" / "README.md"
@@ -89,18 +87,7 @@ def serve_and_measure(wrk: str, scratch: Path, args: argparse.Namespace, set_up:
     with server_log.open("wb") as output:
         proc = subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT, start_new_session=True)
     with running(proc, "gunicorn"):
-        deadline = time.monotonic() + 30
-        while True:
-            if proc.poll() is not None:
-                raise SystemExit(f"gunicorn exited with {proc.returncode}:\n{tail(server_log)}")
-            try:
-                if http_get(port, "/", timeout=2)[0] == 200:
-                    break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                raise SystemExit(f"gunicorn did not answer within 30 s:\n{tail(server_log)}")
-            time.sleep(0.2)
+        wait_for_heartbeat(proc, port, server_log, timeout=30, path="/")
         wait_for_quiet_cpu()
         return run_wrk(wrk, port, "/", args)
 

@@ -7,7 +7,6 @@ Celery tasks run eagerly in-process. Production sets ``DATABASE_URL``,
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +25,13 @@ INSECURE_DEFAULT_SECRET_KEY = "django-insecure-local-development-only-change-me"
 DEBUG = env.bool("DEBUG", default=False)
 SECRET_KEY = env.str("SECRET_KEY", default="") or INSECURE_DEFAULT_SECRET_KEY
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]"])
+# Behind a proxy that terminates TLS, the admin's forms are posted from an
+# https:// origin: Django must trust the proxy's X-Forwarded-Proto and the origin.
+CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+if env.bool("BEHIND_TLS_PROXY", default=False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
 
 if not DEBUG and (not SECRET_KEY or SECRET_KEY == INSECURE_DEFAULT_SECRET_KEY):
     raise ImproperlyConfigured(
@@ -112,11 +118,6 @@ else:
             "LOCATION": "horde-model-reference",
         }
     }
-    if not DEBUG:
-        logging.getLogger("config").warning(
-            "REDIS_URL is not set: the local-memory cache is per process, so several web "
-            "processes would not share cache invalidations. Set REDIS_URL in production."
-        )
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

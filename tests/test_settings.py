@@ -10,13 +10,17 @@ import pytest
 
 from tests.conftest import REPO_ROOT
 
+UNSET = ("SECRET_KEY", "DEBUG", "DJANGO_SETTINGS_MODULE", "REDIS_URL", "DATABASE_URL")
 
-def start(env_overrides: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if k not in ("SECRET_KEY", "DEBUG", "DJANGO_SETTINGS_MODULE")}
+
+def start(
+    env_overrides: dict[str, str], code: str = "import django; django.setup()"
+) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if k not in UNSET}
     env.update(env_overrides)
     env["DJANGO_SETTINGS_MODULE"] = "config.settings"
     return subprocess.run(
-        [sys.executable, "-c", "import django; django.setup()"],
+        [sys.executable, "-c", code],
         cwd=REPO_ROOT,
         env=env,
         capture_output=True,
@@ -43,4 +47,34 @@ def test_debug_starts_with_the_development_defaults() -> None:
 
 def test_production_starts_with_a_real_secret_key() -> None:
     result = start({"DEBUG": "false", "SECRET_KEY": "x" * 50, "ALLOWED_HOSTS": "models.example"})
+    assert result.returncode == 0, result.stderr
+
+
+def test_a_server_without_redis_warns_but_commands_do_not() -> None:
+    production = {"DEBUG": "false", "SECRET_KEY": "x" * 50}
+    server = start(production, "import config.asgi")
+    assert server.returncode == 0, server.stderr
+    assert "REDIS_URL is not set" in server.stderr
+    command = start(production)
+    assert command.returncode == 0 and "REDIS_URL" not in command.stderr
+    shared = start({**production, "REDIS_URL": "redis://127.0.0.1:6379/15"}, "import config.wsgi")
+    assert shared.returncode == 0 and "REDIS_URL" not in shared.stderr
+
+
+def test_behind_a_tls_proxy() -> None:
+    check = (
+        "import django; django.setup(); from django.conf import settings as s; "
+        "assert s.SECURE_PROXY_SSL_HEADER == ('HTTP_X_FORWARDED_PROTO', 'https'); "
+        "assert s.SESSION_COOKIE_SECURE and s.CSRF_COOKIE_SECURE; "
+        "assert s.CSRF_TRUSTED_ORIGINS == ['https://models.example', 'https://admin.example']"
+    )
+    result = start(
+        {
+            "DEBUG": "false",
+            "SECRET_KEY": "x" * 50,
+            "BEHIND_TLS_PROXY": "true",
+            "CSRF_TRUSTED_ORIGINS": "https://models.example,https://admin.example",
+        },
+        check,
+    )
     assert result.returncode == 0, result.stderr
