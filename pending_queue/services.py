@@ -388,11 +388,11 @@ def _clean_ids(ids: Iterable[int]) -> list[int]:
     return sorted({int(i) for i in ids if int(i) > 0})
 
 
-def _explain_not_in(ids: Sequence[int], allowed: Sequence[str]) -> DomainError:
+def _explain_not_in(ids: Sequence[int], allowed: Sequence[str], *, missing_status: int = 404) -> DomainError:
     found = dict(ChangeProposal.objects.filter(pk__in=ids).values_list("pk", "status"))
     for change_id in ids:
         if change_id not in found:
-            return DomainError(f"Change {change_id} does not exist.", status=404)
+            return DomainError(f"Change {change_id} does not exist.", status=missing_status)
         if found[change_id] not in allowed:
             wanted = " or ".join(allowed)
             return DomainError(
@@ -459,7 +459,8 @@ def batch_review(
             **_actor_fields("approved_by", actor),
         )
         if count != len(approved):
-            raise _explain_not_in(approved, [Status.PENDING])
+            # As the established API: an unknown id in a review is a bad request (400).
+            raise _explain_not_in(approved, [Status.PENDING], missing_status=400)
     if rejected:
         count = ChangeProposal.objects.filter(
             pk__in=rejected, status__in=[Status.PENDING, Status.APPROVED]
@@ -472,7 +473,7 @@ def batch_review(
             **_actor_fields("rejected_by", actor),
         )
         if count != len(rejected):
-            raise _explain_not_in(rejected, [Status.PENDING, Status.APPROVED])
+            raise _explain_not_in(rejected, [Status.PENDING, Status.APPROVED], missing_status=400)
     by_id = {p.pk: p for p in ChangeProposal.objects.filter(pk__in=[*approved, *rejected])}
     events = [
         PendingEvent(

@@ -41,6 +41,7 @@ from pending_queue.api.schemas import (
     NOT_FOUND,
     PAGE,
     PURGE_RESULT,
+    REVIEW_ERROR,
     ROLES,
     STATE_ERROR,
     ApplyOneRequest,
@@ -238,9 +239,7 @@ class BatchesView(CurationView):
 
     @extend_schema(
         request=BatchRequest,
-        responses=_with_auth(
-            {200: BATCH_RESULT, 400: STATE_ERROR, 404: NOT_FOUND, 413: ERROR, 422: VALIDATION_ERROR}
-        ),
+        responses=_with_auth({200: BATCH_RESULT, 400: REVIEW_ERROR, 413: ERROR, 422: VALIDATION_ERROR}),
         tags=TAGS,
         description="Approve and/or reject pending proposals in one decision (all or nothing).",
     )

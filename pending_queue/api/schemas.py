@@ -174,4 +174,7 @@ CATEGORY_PARAMETER = OpenApiParameter(
 )
 NOT_FOUND = OpenApiResponse(ERROR.response, description="The change (or batch) does not exist.")
 STATE_ERROR = OpenApiResponse(ERROR.response, description="The change is not in a state that allows this.")
+REVIEW_ERROR = OpenApiResponse(
+    ERROR.response, description="A change does not exist, or is not in a state that allows this."
+)
 CONFLICT = OpenApiResponse(ERROR.response, description="The record changed since the proposal (stale).")

@@ -193,12 +193,12 @@ def test_batches_approve_and_reject(client: Client, horde: Any) -> None:
     [approved], [rejected] = result["approved"], result["rejected"]
     assert approved["change_id"] == a and approved["status"] == "approved" and approved["approved_by"] == "2"
     assert rejected["status"] == "rejected" and rejected["reject_reason"] == "not now"
-    # Deciding again is a state error; unknown ids are not found.
+    # Deciding again is a state error (400), and so is an unknown id.
     again = send(client, "post", f"{Q2}/batches", {"batch_title": "t", "approved_ids": [a]})
     assert again.status_code == 400 and "not pending" in again.json()["detail"]
-    assert (
-        send(client, "post", f"{Q2}/batches", {"batch_title": "t", "approved_ids": [999]}).status_code == 404
-    )
+    # As the established API: an unknown id in a review is a bad request.
+    unknown = send(client, "post", f"{Q2}/batches", {"batch_title": "t", "approved_ids": [999]})
+    assert unknown.status_code == 400 and unknown.json()["detail"] == "Change 999 does not exist."
 
 
 @pytest.mark.parametrize(
