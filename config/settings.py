@@ -157,7 +157,13 @@ SPECTACULAR_SETTINGS = {
     "SERVERS": [{"url": "/api"}],
     "SCHEMA_PATH_PREFIX": r"/api/model_references",
     "COMPONENT_SPLIT_REQUEST": True,
+    # 3.1: the v2 record schemas come from pydantic as JSON Schema 2020-12.
+    "OAS_VERSION": "3.1.0",
     "PREPROCESSING_HOOKS": ["common.openapi.only_prefixed_routes"],
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "common.openapi.add_record_schemas",
+    ],
     # One name per shared choice set (proposal statuses, categories) across the queue routes.
     "ENUM_NAME_OVERRIDES": {
         "ProposalStatusEnum": "pending_queue.models.Status",

@@ -19,6 +19,7 @@ from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_sche
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from common.openapi import v2_record_schema
 from horde_model_reference.meta_consts import CATEGORY_DESCRIPTORS, MODEL_REFERENCE_CATEGORY
 from pending_queue.api.common import (
     ALL_CATEGORIES,
@@ -170,7 +171,7 @@ class V2CategoryWrites(ReadWriteView):
     @extend_schema(
         operation_id="create_v2_category_model",
         parameters=[CATEGORY_PARAMETER],
-        request=OpenApiTypes.OBJECT,
+        request={"application/json": v2_record_schema()},
         responses=_responses(400, 409, 413, 422),
         tags=["v2 writes"],
         description="Propose a new model. " + V2_BODY_HELP,
@@ -186,7 +187,7 @@ class V2ModelWrites(ReadWriteView):
     @extend_schema(
         operation_id="update_v2_model",
         parameters=[CATEGORY_PARAMETER, MODEL_NAME_PARAMETER],
-        request=OpenApiTypes.OBJECT,
+        request={"application/json": v2_record_schema()},
         responses=_responses(400, 404, 413, 422),
         tags=["v2 writes"],
         description="Propose a change to an existing model; the body's `name` must match the path. "
@@ -226,7 +227,7 @@ class V2AddView(CurationView):
     @extend_schema(
         operation_id="create_v2_model",
         parameters=[CATEGORY_PARAMETER],
-        request=OpenApiTypes.OBJECT,
+        request={"application/json": v2_record_schema()},
         responses=_responses(400, 409, 413, 422),
         tags=["v2 writes"],
         description="Propose a new model (generic route). " + V2_BODY_HELP,

@@ -14,7 +14,13 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from common.errors import DomainError
-from common.openapi import ERROR_RESPONSE, VALIDATION_RESPONSE
+from common.openapi import (
+    ERROR_RESPONSE,
+    VALIDATION_RESPONSE,
+    v2_document_schema,
+    v2_record_schema,
+    v2_search_response_schema,
+)
 from pending_queue.api.queue import MyRolesView, PendingModelsView
 from pending_queue.api.writes import V2AddView, V2CategoryWrites, V2ModelWrites
 from references.api.common import (
@@ -106,7 +112,7 @@ class V2CategoryView(V2CategoryWrites):
     @extend_schema(
         operation_id="read_v2_reference",
         parameters=[CATEGORY_PARAMETER],
-        responses={200: OpenApiTypes.OBJECT, 304: NOT_MODIFIED_RESPONSE, 422: VALIDATION_RESPONSE},
+        responses={200: v2_document_schema(), 304: NOT_MODIFIED_RESPONSE, 422: VALIDATION_RESPONSE},
         tags=["v2"],
         description="Every record of a category as `{name: record}` (`{}` when empty).",
     )
@@ -124,7 +130,7 @@ class V2ModelView(V2ModelWrites):
             OpenApiParameter("model_name", OpenApiTypes.STR, OpenApiParameter.PATH),
         ],
         responses={
-            200: OpenApiTypes.OBJECT,
+            200: v2_record_schema(),
             304: NOT_MODIFIED_RESPONSE,
             404: ERROR_RESPONSE,
             422: VALIDATION_RESPONSE,
@@ -180,7 +186,7 @@ class V2CategorySearchView(ReadView):
     @extend_schema(
         operation_id="search_v2_category",
         parameters=[CATEGORY_PARAMETER, *CATEGORY_SEARCH_PARAMETERS],
-        responses={200: OpenApiTypes.OBJECT, 400: ERROR_RESPONSE, 422: VALIDATION_RESPONSE},
+        responses={200: v2_search_response_schema(), 400: ERROR_RESPONSE, 422: VALIDATION_RESPONSE},
         tags=["v2 search"],
     )
     def get(self, request: Request, model_category_name: str) -> HttpResponse:
@@ -197,7 +203,7 @@ class V2SearchView(ReadView):
     @extend_schema(
         operation_id="search_v2_all",
         parameters=SEARCH_PARAMETERS,
-        responses={200: OpenApiTypes.OBJECT, 400: ERROR_RESPONSE, 422: VALIDATION_RESPONSE},
+        responses={200: v2_search_response_schema(), 400: ERROR_RESPONSE, 422: VALIDATION_RESPONSE},
         tags=["v2 search"],
     )
     def get(self, request: Request) -> HttpResponse:
