@@ -58,7 +58,7 @@ def production_env(
 
 
 def machine_facts(postgres_version: str) -> dict[str, str]:
-    """What the figures were measured on: date, CPU, cores, memory, Python, PostgreSQL, load."""
+    """What the figures were measured on: date, CPU, cores, memory, Python, PostgreSQL."""
     import contextlib
     import platform
     import time
@@ -83,7 +83,6 @@ def machine_facts(postgres_version: str) -> dict[str, str]:
         "memory": memory,
         "python": platform.python_version(),
         "postgres": postgres_version,
-        "load": f"{os.getloadavg()[0]:.2f}",
     }
 
 

@@ -52,6 +52,7 @@ from bench.common import (  # noqa: E402
     machine_facts,
     production_env,
     replace_readme_section,
+    wait_for_quiet_cpu,
 )
 from bench.common import drop_database as drop_named_database  # noqa: E402
 from bench.common import flush_redis as flush_named_redis  # noqa: E402
@@ -495,7 +496,7 @@ def section_text(
         textwrap.fill(
             f"Measured {facts['date']} on `{facts['host']}` ({facts['nproc']} cores {facts['cpu']}, "
             f"{facts['memory']}, Python {facts['python']}, PostgreSQL {facts['postgres']} on loopback; "
-            f"load average {facts['load']} before the run), `bench/write_path.py --count {count}`:",
+            f"CPUs {facts['busy']}% busy just before the run), `bench/write_path.py --count {count}`:",
             width=100,
             break_long_words=False,
             break_on_hyphens=False,
@@ -606,7 +607,7 @@ def main() -> None:
     if not answers("postgres", POSTGRES_ADMIN_URL) or not answers("redis", REDIS_URL):
         raise SystemExit("PostgreSQL (127.0.0.1:5432) and Redis (127.0.0.1:6379) must answer")
     postgres_version = fresh_named_database(DATABASE_NAME)
-    facts = machine_facts(postgres_version)
+    facts = {**machine_facts(postgres_version), "busy": f"{wait_for_quiet_cpu():.0f}"}
     try:
         flush_named_redis(REDIS_URL)
         env = base_env()
