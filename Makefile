@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-stamp
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint install migrate seed serve clean bench
+.PHONY: run test lint install migrate seed serve clean bench bench-all
 
 $(STAMP): requirements.txt requirements-dev.txt client/pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -38,6 +38,15 @@ lint: install
 
 bench: install
 	$(BIN)/python bench/import_export.py
+
+# Every benchmark, each writing its figures into bench/README.md. Needs PostgreSQL and
+# Redis; the read benchmarks install wrk and nginx (Debian packages) when missing.
+bench-all: install
+	$(BIN)/python bench/import_export.py
+	$(BIN)/python bench/read_api.py
+	$(BIN)/python bench/server_ceiling.py
+	$(BIN)/python bench/write_path.py
+	$(BIN)/python bench/client.py
 
 clean:
 	rm -rf $(VENV) var db.sqlite3 .pytest_cache .mypy_cache .ruff_cache .hypothesis
