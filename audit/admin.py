@@ -2,25 +2,15 @@
 
 from __future__ import annotations
 
-import json
-
 from django.contrib import admin
-from django.http import HttpRequest
-from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
 from audit.models import AuditEvent
-
-
-def pretty_json(value: object) -> SafeString:
-    return format_html(
-        '<pre class="json-pretty" style="white-space: pre-wrap; word-break: break-word; margin: 0">{}</pre>',
-        json.dumps(value, indent=2, ensure_ascii=False),
-    )
+from common.admin import ReadOnlyAdmin, pretty_json
 
 
 @admin.register(AuditEvent)
-class AuditEventAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class AuditEventAdmin(ReadOnlyAdmin):
     list_display = (
         "sequence",
         "occurred_at",
@@ -84,12 +74,3 @@ class AuditEventAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     @admin.display(description="details")
     def details_pretty(self, obj: AuditEvent) -> SafeString:
         return pretty_json(obj.details)
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False

@@ -26,6 +26,7 @@ from django.views.decorators.http import require_POST
 
 from audit.models import ActorKind, EventSource
 from audit.services import Actor
+from common.admin import ReadOnlyAdmin, pretty_json
 from common.errors import DomainError
 from pending_queue.diff import FieldDiff, is_critical_field_diff
 from pending_queue.models import Batch, ChangeProposal, Status
@@ -53,10 +54,6 @@ def admin_actor(request: HttpRequest) -> Actor:
 def is_approver(request: HttpRequest) -> bool:
     # Active superusers hold every permission, so they are approvers implicitly.
     return bool(request.user.has_perm(APPROVE_PERMISSION))
-
-
-def pretty_json(value: object) -> SafeString:
-    return format_html('<pre class="json-pretty">{}</pre>', json.dumps(value, indent=2, ensure_ascii=False))
 
 
 def _batch_title(request: HttpRequest, verb: str, ids: Sequence[int]) -> str:
@@ -97,7 +94,7 @@ class RequesterFilter(admin.SimpleListFilter):
         return queryset.filter(requested_by_kind=kind, requested_by_id=actor_id)
 
 
-class CuratorReadOnlyAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class CuratorReadOnlyAdmin(ReadOnlyAdmin):
     """Visible to requestors and approvers, and never edited here.
 
     Proposals are written from a record page (references admin) or the API; a
@@ -114,15 +111,6 @@ class CuratorReadOnlyAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
             or user.has_perm(REQUEST_PERMISSION)
             or user.has_perm(APPROVE_PERMISSION)
         )
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
 
 
 @admin.register(ChangeProposal)

@@ -17,12 +17,12 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
-from django.utils.html import format_html
 from django.utils.http import urlencode
 from django.utils.safestring import SafeString
 
 from audit.models import ActorKind, EventSource
 from audit.services import Actor
+from common.admin import ReadOnlyAdmin, pretty_json
 from common.errors import DomainError
 from horde_model_reference.meta_consts import CATEGORIES_MANAGED_ELSEWHERE, MODEL_REFERENCE_CATEGORY
 from pending_queue.services import proposal_create_v2
@@ -40,23 +40,8 @@ def can_propose(request: HttpRequest) -> bool:
     return bool(user.has_perm(REQUEST_PERMISSION) or user.has_perm(APPROVE_PERMISSION))
 
 
-def pretty_json(value: object) -> SafeString:
-    return format_html('<pre class="json-pretty">{}</pre>', json.dumps(value, indent=2, ensure_ascii=False))
-
-
 def writable_category_choices() -> list[tuple[str, str]]:
     return [(c.value, c.value) for c in MODEL_REFERENCE_CATEGORY if c not in CATEGORIES_MANAGED_ELSEWHERE]
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
 
 
 class JsonPayloadField(forms.CharField):

@@ -5,15 +5,15 @@ from __future__ import annotations
 import json
 
 from django.contrib import admin
-from django.http import HttpRequest
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
+from common.admin import ReadOnlyAdmin
 from sync.models import SyncRun
 
 
 @admin.register(SyncRun)
-class SyncRunAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class SyncRunAdmin(ReadOnlyAdmin):
     list_display = ("started_at", "kind", "status", "source", "dry_run", "finished_at")
     list_filter = ("kind", "status", "dry_run")
     search_fields = ("source",)
@@ -37,13 +37,3 @@ class SyncRunAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     @admin.display(description="log")
     def log_pretty(self, obj: SyncRun) -> SafeString:
         return format_html('<pre style="white-space: pre-wrap">{}</pre>', obj.log)
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        # Runs are records of what happened; editing one would falsify the history.
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
