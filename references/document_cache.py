@@ -127,11 +127,13 @@ class PointerFeed:
         # Anything published before the subscription was missed: start empty.
         self._local.clear()
 
-    def _drain(self) -> None:
+    def _drain(self, *, connect: bool = True) -> None:
         if os.getpid() != self._pid:  # forked (a new server worker): start over
             self._pid, self._pubsub = os.getpid(), None
             self._local.clear()
         if self._pubsub is None:
+            if not connect:
+                return
             self._connect()
             if self._pubsub is None:
                 return
@@ -165,9 +167,7 @@ class PointerFeed:
         if not self.enabled():
             return None
         with self._lock:
-            if not connect and (self._pubsub is None or self._pid != os.getpid()):
-                return None
-            self._drain()
+            self._drain(connect=connect)
             entry = self._local.get(category)
             if self._pubsub is None or entry is None:
                 return None
