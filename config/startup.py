@@ -12,17 +12,9 @@ from django.conf import settings
 logger = logging.getLogger("config")
 
 
-def server_settings_problems() -> list[str]:
-    """What in the settings is wrong for a server that may run beside others."""
-    problems = []
+def warn_about_server_settings() -> None:
     if not settings.DEBUG and not settings.REDIS_URL:
-        problems.append(
+        logger.warning(
             "REDIS_URL is not set: the local-memory cache is per process, so several web "
             "processes would not share cache invalidations. Set REDIS_URL in production."
         )
-    return problems
-
-
-def warn_about_server_settings() -> None:
-    for problem in server_settings_problems():
-        logger.warning(problem)
