@@ -59,8 +59,8 @@ def http_scope(path: str, method: str = "GET", query: bytes = b"", **headers: st
     }
 
 
-def call(scope: Scope) -> tuple[Downstream, int, dict[str, str], bytes]:
-    downstream = Downstream()
+async def request(app: Any, scope: Scope) -> tuple[int, dict[str, str], bytes]:
+    """One bodiless request through an ASGI application: status, headers, body."""
     messages: list[Message] = []
 
     async def receive() -> Message:
@@ -69,10 +69,16 @@ def call(scope: Scope) -> tuple[Downstream, int, dict[str, str], bytes]:
     async def send(message: Message) -> None:
         messages.append(message)
 
-    asyncio.run(AsgiDocumentFastPath(downstream)(scope, receive, send))
+    await app(scope, receive, send)
     start, body = messages[0], b"".join(m.get("body", b"") for m in messages[1:])
     headers = {name.decode(): value.decode() for name, value in start["headers"]}
-    return downstream, start["status"], headers, body
+    return start["status"], headers, body
+
+
+def call(scope: Scope) -> tuple[Downstream, int, dict[str, str], bytes]:
+    downstream = Downstream()
+    status, headers, body = asyncio.run(request(AsgiDocumentFastPath(downstream), scope))
+    return downstream, status, headers, body
 
 
 @pytest.mark.parametrize(
@@ -219,26 +225,14 @@ def test_the_asgi_entry_point_end_to_end(monkeypatch: pytest.MonkeyPatch) -> Non
     )
     path = f"{V2}/image_generation/model/Loop"
 
-    async def fetch(scope: Scope) -> tuple[int, bytes]:
-        messages: list[Message] = []
-
-        async def receive() -> Message:
-            return {"type": "http.request", "body": b"", "more_body": False}
-
-        async def send(message: Message) -> None:
-            messages.append(message)
-
-        await application(scope, receive, send)
-        return messages[0]["status"], b"".join(m.get("body", b"") for m in messages[1:])
-
-    async def both() -> list[tuple[int, bytes]]:
+    async def both() -> list[tuple[int, dict[str, str], bytes]]:
         return [
-            await fetch(http_scope(path)),
-            await fetch(http_scope(path)),
-            await fetch(http_scope("/api/nope")),
+            await request(application, http_scope(path)),
+            await request(application, http_scope(path)),
+            await request(application, http_scope("/api/nope")),
         ]
 
     cold, warm, missing = asyncio.run(both())
-    assert cold[0] == warm[0] == 200 and cold[1] == warm[1]
-    assert json.loads(warm[1])["name"] == "Loop"
-    assert missing[0] == 404 and "detail" in json.loads(missing[1])
+    assert cold[0] == warm[0] == 200 and cold[2] == warm[2]
+    assert json.loads(warm[2])["name"] == "Loop"
+    assert missing[0] == 404 and "detail" in json.loads(missing[2])
