@@ -9,6 +9,10 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, settings
 
+from tests import network_guard
+
+network_guard.install()
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 REFERENCE_DATA = Path(os.environ.get("REFERENCE_DATA_DIR", REPO_ROOT.parent / "shared" / "reference-data"))
 
