@@ -112,3 +112,10 @@ class CircuitBreaker:
                 "consecutive_failures": self.consecutive_failures,
                 "seconds_until_retry": round(remaining, 1) if remaining else None,
             }
+
+
+#: The shared cache (Redis). While open, cache reads and writes are skipped and the
+#: database answers instead: a dead or hung Redis costs one timeout per cool-down.
+CACHE_BREAKER = CircuitBreaker("the shared cache", failure_threshold=1, cool_down_seconds=5.0)
+#: The database. Fed by the API's error handling; reported by the heartbeat.
+DATABASE_BREAKER = CircuitBreaker("the database", failure_threshold=1, cool_down_seconds=5.0)
