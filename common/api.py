@@ -40,6 +40,8 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
         response = Response({"detail": exc.detail}, status=exc.status)
         if exc.status == 401:
             response["WWW-Authenticate"] = "APIKey"
+        if exc.retry_after is not None:
+            response["Retry-After"] = str(exc.retry_after)
         return response
     if isinstance(exc, RequestDataTooBig):
         # Django raises this (a SuspiciousOperation, otherwise a bare 400) when the body is read.

@@ -12,10 +12,19 @@ class DomainError(Exception):
     ``{"loc": [...], "msg": str, "type": str}`` items.
     """
 
-    def __init__(self, detail: str | list[dict[str, Any]], *, status: int = 400, code: str = "") -> None:
+    def __init__(
+        self,
+        detail: str | list[dict[str, Any]],
+        *,
+        status: int = 400,
+        code: str = "",
+        retry_after: int | None = None,
+    ) -> None:
         super().__init__(detail if isinstance(detail, str) else "validation error")
         self.detail = detail
         self.status = status
+        #: Seconds, sent as ``Retry-After`` (a 503 says when trying again makes sense).
+        self.retry_after = retry_after
         self.code = code or {
             400: "bad_request",
             404: "not_found",

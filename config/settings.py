@@ -185,7 +185,15 @@ CELERY_RESULT_BACKEND = env.str("CELERY_RESULT_BACKEND", default="") or None
 
 # The AI Horde (identity, usage statistics) and the curation allowlists.
 AI_HORDE_URL = env.str("AI_HORDE_URL", default="https://aihorde.net/api/")
-AI_HORDE_TIMEOUT_SECONDS = env.float("AI_HORDE_TIMEOUT_SECONDS", default=10.0)
+# find_user answers in well under a second; a look-up that takes longer holds a web
+# thread, so give up after a few seconds (503, try again) rather than ten.
+AI_HORDE_TIMEOUT_SECONDS = env.float("AI_HORDE_TIMEOUT_SECONDS", default=5.0)
+# Per process: threads that may wait on the AI Horde at once. Keep it below the
+# server's threads (WSGI_THREADS), so a hung AI Horde never starves the public reads;
+# a caller finding every slot busy gets 503 at once.
+AI_HORDE_MAX_CONCURRENT_LOOKUPS = env.int("AI_HORDE_MAX_CONCURRENT_LOOKUPS", default=3)
+# After three failed look-ups, keys are refused (503) for this long; then one probe.
+AI_HORDE_COOL_DOWN_SECONDS = env.float("AI_HORDE_COOL_DOWN_SECONDS", default=30.0)
 REQUESTOR_IDS = [i.strip() for i in env.list("REQUESTOR_IDS", default=[]) if i.strip()]
 APPROVER_IDS = [i.strip() for i in env.list("APPROVER_IDS", default=[]) if i.strip()]
 # Seconds after which an apply reservation is considered crashed and returned to approved.

@@ -23,7 +23,13 @@ from rest_framework.request import Request
 from audit.models import ActorKind
 from audit.services import Actor
 from common.errors import DomainError
-from sync.horde_api import HordeUnavailableError, HordeUser, find_user, horde_user_cache_key
+from sync.horde_api import (
+    HordeUnavailableError,
+    HordeUser,
+    find_user,
+    horde_user_cache_key,
+    is_well_formed_key,
+)
 
 READER = "reader"
 REQUESTOR = "requestor"
@@ -126,6 +132,10 @@ class HordeApiKeyAuthentication(BaseAuthentication):
         apikey = request.META.get("HTTP_APIKEY", "").strip()
         if not apikey:
             return None
+        if not is_well_formed_key(apikey):
+            # Non-ASCII, control characters, absurd lengths: no AI Horde key looks like
+            # that, and no HTTP header could carry it on to the AI Horde.
+            raise DomainError("Invalid API key", status=401, code="invalid_api_key")
         view = (request.parser_context or {}).get("view")
         refusal = _writes_disabled(getattr(view, "required_role", READER))
         if refusal:
@@ -140,7 +150,9 @@ class HordeApiKeyAuthentication(BaseAuthentication):
         try:
             user = find_user(apikey)
         except HordeUnavailableError as error:
-            raise DomainError(str(error), status=503, code="auth_unavailable") from error
+            raise DomainError(
+                str(error), status=503, code="auth_unavailable", retry_after=error.retry_after
+            ) from error
         if user is None:
             raise DomainError("Invalid API key", status=401, code="invalid_api_key")
         return HordePrincipal(user), apikey

@@ -6,6 +6,10 @@ instead of piling requests onto a struggling upstream; then one probe at a time.
 
 from __future__ import annotations
 
+from django.conf import settings
+
 from common.health import CircuitBreaker
 
-AI_HORDE_BREAKER = CircuitBreaker("the AI Horde API", failure_threshold=3, cool_down_seconds=30.0)
+AI_HORDE_BREAKER = CircuitBreaker(
+    "the AI Horde API", failure_threshold=3, cool_down_seconds=settings.AI_HORDE_COOL_DOWN_SECONDS
+)

@@ -198,3 +198,55 @@ def test_writes_are_throttled_per_caller(client: Client, horde: Any, settings: A
     for _ in range(5):
         assert client.get(f"{V2}/image_generation").status_code == 200
     assert ChangeProposal.objects.count() == 3
+
+
+# --- malformed keys and a slow AI Horde -----------------------------------------------------
+
+
+@pytest.mark.parametrize("apikey", ["clé", "key\u202e", "k" * 300, "tab\tkey", "nul\x00key"])
+def test_a_key_no_header_could_carry_is_401_without_a_lookup(client: Client, horde: Any, apikey: str) -> None:
+    for response in (
+        post(client, ADD, sd_payload("Alpha"), HTTP_APIKEY=apikey),
+        client.get(f"{Q2}/changes", HTTP_APIKEY=apikey),
+        client.get(ROLES, HTTP_APIKEY=apikey),
+        post(client, f"{Q2}/batches", {"batch_title": "t", "approved_ids": [1]}, HTTP_APIKEY=apikey),
+    ):
+        assert response.status_code == 401, response.content
+        assert response.json() == {"detail": "Invalid API key"}
+    assert horde.lookups() == 0
+    assert ChangeProposal.objects.count() == 0
+
+
+def test_lookups_beyond_the_concurrency_bound_are_refused_at_once(horde: Any, settings: Any) -> None:
+    import threading
+    import time
+
+    from sync.horde_api import HordeUnavailableError, find_user
+
+    settings.AI_HORDE_MAX_CONCURRENT_LOOKUPS = 2
+    settings.AI_HORDE_TIMEOUT_SECONDS = 2.0
+    horde.slow_seconds = 0.8
+    outcomes: list[str] = []
+
+    def lookup(apikey: str) -> None:
+        started = time.monotonic()
+        try:
+            find_user(apikey)
+            outcomes.append("answered")
+        except HordeUnavailableError as error:
+            # Refused callers must not wait, and are told when to come back.
+            waited = time.monotonic() - started
+            busy = "too many API key checks" in str(error) and error.retry_after >= 1
+            outcomes.append("refused" if waited < 0.3 and busy else f"failed after {waited:.1f}s: {error}")
+
+    # The same key twice shares one request (and both slots); every other key is refused.
+    threads = [threading.Thread(target=lookup, args=("requestor-key",)) for _ in range(2)]
+    threads += [threading.Thread(target=lookup, args=(f"other-{n}",)) for n in range(6)]
+    for index, thread in enumerate(threads):
+        thread.start()
+        if index < 2:
+            time.sleep(0.2)
+    for thread in threads:
+        thread.join(5)
+    assert sorted(outcomes) == ["answered"] * 2 + ["refused"] * 6
+    assert horde.lookups() == 1
