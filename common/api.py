@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 from django.conf import settings
@@ -14,6 +15,8 @@ from rest_framework import exceptions
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from common.database import DETAIL as DATABASE_UNAVAILABLE
+from common.database import database_outage_noted, database_unavailable_response, is_database_outage
 from common.errors import DomainError
 
 
@@ -47,6 +50,9 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
         # Django raises this (a SuspiciousOperation, otherwise a bare 400) when the body is read.
         limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
         return Response({"detail": f"Request body too large: the limit is {limit} bytes."}, status=413)
+    if is_database_outage(exc):
+        retry_after = database_outage_noted(exc)
+        return Response({"detail": DATABASE_UNAVAILABLE}, status=503, headers={"Retry-After": retry_after})
     if isinstance(exc, exceptions.ValidationError):
         return Response({"detail": validation_items(exc.detail, ["body"])}, status=422)
     if isinstance(exc, exceptions.ParseError):
@@ -72,6 +78,11 @@ def json_not_found(request: HttpRequest, exception: Exception | None = None) -> 
 
 
 def json_server_error(request: HttpRequest) -> Any:
+    # Django calls this while handling the exception; a database outage raised
+    # outside any view (in a middleware, say) is still a 503, not a 500.
+    error = sys.exc_info()[1]
+    if error is not None and is_database_outage(error):
+        return database_unavailable_response(request, error)
     if _is_api_path(request):
         return JsonResponse({"detail": "Internal Server Error"}, status=500)
     from django.views.defaults import server_error

@@ -58,6 +58,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "common.database.DatabaseOutageMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -98,6 +99,16 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Several threads of the dev server (and the importer) write; wait for the
     # lock instead of failing at once.
     DATABASES["default"].setdefault("OPTIONS", {}).setdefault("timeout", 20)
+if DATABASES["default"]["ENGINE"].startswith("django.db.backends.postgresql"):
+    # A stopped, unreachable or hung server must cost a bounded wait (then 503), never
+    # a thread held for minutes: a connect timeout, a server-side statement timeout,
+    # and a TCP timeout for sent data nobody acknowledges (the server's host is gone).
+    _pg_options = DATABASES["default"].setdefault("OPTIONS", {})
+    _pg_options.setdefault("connect_timeout", env.int("DATABASE_CONNECT_TIMEOUT_SECONDS", default=5))
+    _statement_timeout = env.float("DATABASE_STATEMENT_TIMEOUT_SECONDS", default=30.0)
+    if _statement_timeout > 0:
+        _pg_options.setdefault("options", f"-c statement_timeout={int(_statement_timeout * 1000)}")
+    _pg_options.setdefault("tcp_user_timeout", 10_000)
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
