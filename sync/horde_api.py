@@ -69,7 +69,8 @@ class _LookupSlots:
         self.flights: dict[str, _Flight] = {}
 
     def semaphore(self) -> threading.BoundedSemaphore:
-        size = max(1, int(settings.AI_HORDE_MAX_CONCURRENT_LOOKUPS))
+        # Never every thread of the ASGI set-up: the public reads need one.
+        size = max(1, min(int(settings.AI_HORDE_MAX_CONCURRENT_LOOKUPS), int(settings.WSGI_THREADS) - 1))
         with self.lock:
             if size != self._size:
                 self._semaphore, self._size = threading.BoundedSemaphore(size), size
