@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
-from django.core.exceptions import RequestDataTooBig
+from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.http import HttpRequest, JsonResponse
 from rest_framework import exceptions
 from rest_framework.response import Response
@@ -45,6 +45,9 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
         # Django raises this (a SuspiciousOperation, otherwise a bare 400) when the body is read.
         limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
         return Response({"detail": f"Request body too large: the limit is {limit} bytes."}, status=413)
+    if isinstance(exc, SuspiciousOperation):
+        # e.g. TooManyFieldsSent: thousands of query parameters.
+        return Response({"detail": f"Bad request: {exc}"}, status=400)
     if isinstance(exc, exceptions.ValidationError):
         return Response({"detail": validation_items(exc.detail, ["body"])}, status=422)
     if isinstance(exc, exceptions.ParseError):
@@ -67,6 +70,15 @@ def json_not_found(request: HttpRequest, exception: Exception | None = None) -> 
     from django.views.defaults import page_not_found
 
     return page_not_found(request, exception or Exception("not found"))
+
+
+def json_bad_request(request: HttpRequest, exception: Exception | None = None) -> Any:
+    """Django's 400 (a ``SuspiciousOperation`` outside DRF's handler) as JSON on API paths."""
+    if _is_api_path(request):
+        return JsonResponse({"detail": "Bad Request"}, status=400)
+    from django.views.defaults import bad_request
+
+    return bad_request(request, exception or Exception("bad request"))
 
 
 def json_server_error(request: HttpRequest) -> Any:
