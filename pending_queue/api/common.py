@@ -71,6 +71,8 @@ class CurationView(APIView):
         method = (request.method or "").lower()
         if method not in self.http_method_names or not hasattr(self, method):
             self.http_method_not_allowed(request, *args, **kwargs)
+        # Framing before identity too: nothing a key could change.
+        _refuse_unframed_body(request)
         super().initial(request, *args, **kwargs)
 
 
@@ -156,10 +158,9 @@ def request_body(request: Request) -> object:
 
     PostgreSQL cannot store either, and neither belongs in a model record; refusing
     them at the edge keeps them out of the queue, the audit log and the exports.
-    Malformed JSON is 422 (mapped by the exception handler); a body over the limit is 413;
-    a chunked body without a Content-Length is 411.
+    Malformed JSON is 422 (mapped by the exception handler); a body over the limit is 413
+    (a chunked body without a Content-Length was refused with 411 before authentication).
     """
-    _refuse_unframed_body(request)
     _refuse_large_body(request)
     data: object = request.data
     problems = _bad_text(data, ["body"])

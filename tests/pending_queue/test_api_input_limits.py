@@ -349,3 +349,85 @@ def test_existing_legacy_names_stay_readable_updatable_and_deletable(client: Cli
     assert legacy.status_code == 202, legacy.content
     assert send(client, "delete", f"{V2}/{SD}/model/{legacy_name}").status_code == 202
     assert record_get(category=SD, name=legacy_name) is not None
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _raw_chunked_post(port: int, path: str, body: bytes) -> tuple[int, bytes]:
+    import socket
+
+    chunk = f"{len(body):x}\r\n".encode() + body + b"\r\n0\r\n\r\n"
+    head = (
+        f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+        "Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+    ).encode()
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+        sock.sendall(head + chunk)
+        received = b""
+        while data := sock.recv(65536):
+            received += data
+    status_line, _, rest = received.partition(b"\r\n")
+    return int(status_line.split()[1]), rest.partition(b"\r\n\r\n")[2]
+
+
+@pytest.mark.parametrize(
+    "set_up",
+    [
+        ["config.wsgi:application", "--worker-class", "gthread", "--threads", "2"],
+        ["config.asgi:application", "--worker-class", "uvicorn_worker.UvicornWorker"],
+    ],
+    ids=["wsgi-gthread", "asgi-uvicorn"],
+)
+def test_a_real_server_answers_411_to_a_chunked_write(set_up: list[str], tmp_path: Path) -> None:
+    import os
+    import socket
+    import subprocess
+    import sys
+    import time
+
+    from tests.conftest import REPO_ROOT
+
+    port = _free_port()
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "config.settings",
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
+        "REDIS_URL": "",
+        "DEBUG": "false",
+        "SECRET_KEY": "chunked-body-test-secret-key-0123456789-abcdefghijklmnopq",
+        "ALLOWED_HOSTS": "127.0.0.1",
+        # Loopback stand-in: the server never needs it (411 comes before authentication).
+        "AI_HORDE_URL": "http://127.0.0.1:9/api",
+        "PYTHONPATH": os.pathsep.join([str(REPO_ROOT), str(REPO_ROOT / "client")]),
+    }
+    command = [sys.executable, "-m", "gunicorn", *set_up, "--bind", f"127.0.0.1:{port}", "--workers", "1"]
+    server = subprocess.Popen(
+        [*command, "--log-level", "warning"],
+        cwd=REPO_ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                if time.monotonic() > deadline or server.poll() is not None:
+                    raise AssertionError("the server did not start") from None
+                time.sleep(0.2)
+        body = json.dumps(sd_payload("Fresh")).encode()
+        status, content = _raw_chunked_post(port, f"{V2}/{SD}/add", body)
+        assert status == 411, content[:300]
+        assert isinstance(json.loads(content)["detail"], str)
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
