@@ -9,7 +9,7 @@ import sys
 from typing import Any
 
 from django.conf import settings
-from django.core.exceptions import RequestDataTooBig
+from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.http import HttpRequest, JsonResponse
 from rest_framework import exceptions
 from rest_framework.response import Response
@@ -53,6 +53,9 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
     if is_database_outage(exc):
         retry_after = database_outage_noted(exc)
         return Response({"detail": DATABASE_UNAVAILABLE}, status=503, headers={"Retry-After": retry_after})
+    if isinstance(exc, SuspiciousOperation):
+        # e.g. TooManyFieldsSent: thousands of query parameters.
+        return Response({"detail": f"Bad request: {exc}"}, status=400)
     if isinstance(exc, exceptions.ValidationError):
         return Response({"detail": validation_items(exc.detail, ["body"])}, status=422)
     if isinstance(exc, exceptions.ParseError):
@@ -75,6 +78,15 @@ def json_not_found(request: HttpRequest, exception: Exception | None = None) -> 
     from django.views.defaults import page_not_found
 
     return page_not_found(request, exception or Exception("not found"))
+
+
+def json_bad_request(request: HttpRequest, exception: Exception | None = None) -> Any:
+    """Django's 400 (a ``SuspiciousOperation`` outside DRF's handler) as JSON on API paths."""
+    if _is_api_path(request):
+        return JsonResponse({"detail": "Bad Request"}, status=400)
+    from django.views.defaults import bad_request
+
+    return bad_request(request, exception or Exception("bad request"))
 
 
 def json_server_error(request: HttpRequest) -> Any:

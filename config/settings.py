@@ -148,7 +148,7 @@ STATIC_ROOT = BASE_DIR / "var" / "static"
 REST_FRAMEWORK: dict[str, Any] = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["common.parsers.DepthLimitedJSONParser"],
     "EXCEPTION_HANDLER": "common.api.api_exception_handler",
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "pending_queue.auth.HordeApiKeyAuthentication",

@@ -47,8 +47,11 @@ from pending_queue.models import (
 from references.selectors import record_get
 from references.services import (
     RecordChange,
+    new_record_name_problem,
+    number_problems,
     payload_validate,
     record_name_problem,
+    record_render_problem,
     records_apply,
 )
 
@@ -107,8 +110,8 @@ def _writable_category(category: str) -> str:
     return member.value
 
 
-def _name_rules(name: object, *, loc: str = "name") -> str:
-    problem = record_name_problem(name)
+def _name_rules(name: object, *, loc: str = "name", new: bool = False) -> str:
+    problem = new_record_name_problem(name) if new else record_name_problem(name)
     if problem:
         raise DomainError([{"loc": ["body", loc], "msg": problem, "type": "value_error"}], status=422)
     assert isinstance(name, str)
@@ -124,8 +127,8 @@ def _no_backend_prefix(category: str, name: str) -> None:
         )
 
 
-def _check_name(category: str, name: object) -> str:
-    checked = _name_rules(name)
+def _check_name(category: str, name: object, *, new: bool = False) -> str:
+    checked = _name_rules(name, new=new)
     _no_backend_prefix(category, checked)
     return checked
 
@@ -167,7 +170,7 @@ def proposal_create(
 ) -> ChangeProposal:
     """Queue a change. The payload must already be canonical v2 (see the two entry points below)."""
     category = _writable_category(category)
-    model_name = _check_name(category, model_name)
+    model_name = _check_name(category, model_name, new=operation == Operation.CREATE)
     current = record_get(category=category, name=model_name)
     if operation == Operation.CREATE and current is not None:
         raise DomainError(
@@ -181,6 +184,14 @@ def proposal_create(
     if operation == Operation.DELETE:
         assert current is not None
         payload, legacy_residue = current.payload, None
+    else:
+        assert payload is not None
+        residue = legacy_residue
+        if residue is None:
+            residue = current.legacy_residue if current is not None else {}
+        unrenderable = record_render_problem(category, model_name, payload, residue)
+        if unrenderable:
+            raise DomainError([{"loc": ["body"], "msg": unrenderable, "type": "value_error"}], status=422)
     now = timezone.now()
     metadata = dict(request_metadata or {})
     if category == TEXT:
@@ -261,7 +272,7 @@ def proposal_create_v2(
             status=422,
         )
     payload = payload_validate(category=category, payload=body, strict=True)
-    body_name = _name_rules(body.get("name"))
+    body_name = _name_rules(body.get("name"), new=operation == Operation.CREATE)
     if path_name is not None and body_name != path_name:
         raise DomainError("Model name in the path must match the payload when queuing updates.", status=400)
     _no_backend_prefix(category, body_name)
@@ -321,7 +332,11 @@ def proposal_create_v1(
             raise _legacy_validation_error(error) from error
     # For text the backend prefix (400) must be caught before the conversion, which
     # would refuse a prefixed name as a schema error.
-    name = _check_name(category, body.get("name"))
+    name = _check_name(category, body.get("name"), new=operation == Operation.CREATE)
+    problems = number_problems(body, ["body"])
+    if problems:
+        # Legacy-only fields end up in the residue, beside the payload: bounded alike.
+        raise DomainError(problems, status=422)
     try:
         entry = legacy_record_to_canonical(category, name, body)
     except ValidationError as error:

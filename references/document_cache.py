@@ -23,8 +23,11 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
+import orjson
 from django.conf import settings
 from django.core.cache import cache
+
+from common.errors import DomainError
 
 if TYPE_CHECKING:
     from references.models import CategoryState
@@ -310,6 +313,9 @@ class CategorySnapshot:
     representations: dict[str, Representation] = field(default_factory=dict)
     cached: dict[str, Any] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    # The snapshot served before this one: what every format falls back to together
+    # if this one turns out not to render.
+    previous: CategorySnapshot | None = field(default=None, repr=False)
 
     def memo(self, key: str, build: Callable[[], Any]) -> Any:
         """Compute a value once per snapshot (parsed documents, indexes...)."""
@@ -344,7 +350,9 @@ class CategorySnapshot:
 
 
 _snapshots: dict[str, CategorySnapshot] = {}
-_last_good: dict[tuple[str, str], tuple[CategoryPointer, Representation]] = {}
+#: Per category, the token of a revision that failed to render: requests for it are
+#: answered from the snapshot served before it, in every format alike.
+_broken_tokens: dict[str, str] = {}
 _snapshot_locks: dict[str, threading.Lock] = {}
 _registry_lock = threading.Lock()
 
@@ -360,54 +368,119 @@ def category_snapshot_loaded(category: str, pointer: CategoryPointer) -> Categor
     return current if current is not None and current.pointer.token == pointer.token else None
 
 
+def _unrenderable(entries: list[Any]) -> list[Any]:
+    """The entries orjson refuses (an integer beyond 64 bits, say): one bad row behind
+    the services' back must not make the v2 document, single records and search fail
+    while the legacy document (``json``) still renders."""
+    try:
+        orjson.dumps([(entry.payload, entry.legacy_residue) for entry in entries])
+        return []
+    except orjson.JSONEncodeError:
+        pass
+    bad = []
+    for entry in entries:
+        try:
+            orjson.dumps((entry.payload, entry.legacy_residue))
+        except orjson.JSONEncodeError:
+            bad.append(entry)
+    return bad
+
+
 def category_snapshot(category: str, pointer: CategoryPointer) -> CategorySnapshot:
-    """The process's snapshot for this pointer, loading the records once if it moved."""
+    """The process's snapshot for this pointer, loading the records once if it moved.
+
+    A revision that cannot render is never served in part: every format, single
+    records and search keep answering from the snapshot served before it.
+    """
     current = _snapshots.get(category)
-    if current is not None and current.pointer.token == pointer.token:
+    if current is not None and (
+        current.pointer.token == pointer.token or _broken_tokens.get(category) == pointer.token
+    ):
         return current
     with _snapshot_lock(category):
         current = _snapshots.get(category)
-        if current is not None and current.pointer.token == pointer.token:
+        if current is not None and (
+            current.pointer.token == pointer.token or _broken_tokens.get(category) == pointer.token
+        ):
             return current
         from references.selectors import category_entries_at
 
         loaded_pointer, entries = category_entries_at(category=category)
+        bad = _unrenderable(entries)
+        if bad:
+            names = ", ".join(entry.name for entry in bad)
+            if current is not None:
+                logger.error(
+                    "%s at %s cannot be rendered (%s); serving revision %s",
+                    category,
+                    loaded_pointer.token,
+                    names,
+                    current.pointer.token,
+                )
+                _broken_tokens[category] = loaded_pointer.token
+                return current
+            # Nothing served before in this process: serve what renders rather than nothing.
+            logger.error(
+                "%s at %s: leaving out records that cannot be rendered: %s",
+                category,
+                loaded_pointer.token,
+                names,
+            )
+            left_out = {id(entry) for entry in bad}
+            entries = [entry for entry in entries if id(entry) not in left_out]
         # The records read may be newer than the pointer that led here (a change
         # committed in between); label them with what was actually read.
-        snapshot = CategorySnapshot(category=category, pointer=loaded_pointer, entries=entries)
+        snapshot = CategorySnapshot(
+            category=category, pointer=loaded_pointer, entries=entries, previous=current
+        )
+        if current is not None:
+            current.previous = None  # keep one generation, not the whole history
         _snapshots[category] = snapshot
         return snapshot
+
+
+def _fall_back(snapshot: CategorySnapshot) -> CategorySnapshot | None:
+    """Retire a snapshot that failed to render; the one served before it takes over."""
+    with _snapshot_lock(snapshot.category):
+        _broken_tokens[snapshot.category] = snapshot.pointer.token
+        fallback = snapshot.previous
+        if _snapshots.get(snapshot.category) is snapshot and fallback is not None:
+            _snapshots[snapshot.category] = fallback
+        return _snapshots.get(snapshot.category) if fallback is None else fallback
 
 
 def representation_or_last_good(
     snapshot: CategorySnapshot, fmt: str
 ) -> tuple[CategoryPointer, Representation]:
-    """The snapshot's representation; if rendering fails, the last one that worked.
+    """The snapshot's representation; if rendering fails, the last snapshot that worked.
 
     A bug or bad record that breaks rendering must not take a category offline:
-    clients keep getting the previous revision (and the error is logged).
+    clients keep getting the previous revision, in every format, single records and
+    search alike (the whole snapshot is retired, not one format), and the error is
+    logged.
     """
     try:
-        representation = snapshot.representation(fmt)
+        return snapshot.pointer, snapshot.representation(fmt)
     except Exception:
-        fallback = _last_good.get((snapshot.category, fmt))
-        if fallback is None:
-            raise
+        fallback = _fall_back(snapshot)
+        if fallback is None or fallback is snapshot:
+            logger.exception("rendering %s/%s at %s failed", snapshot.category, fmt, snapshot.pointer.token)
+            raise DomainError(
+                f"The '{snapshot.category}' document cannot be rendered right now.", status=503
+            ) from None
         logger.exception(
             "rendering %s/%s at %s failed; serving revision %s",
             snapshot.category,
             fmt,
             snapshot.pointer.token,
-            fallback[0].token,
+            fallback.pointer.token,
         )
-        return fallback
-    _last_good[(snapshot.category, fmt)] = (snapshot.pointer, representation)
-    return snapshot.pointer, representation
+        return fallback.pointer, fallback.representation(fmt)
 
 
 def document_cache_reset() -> None:
     """Forget every rendered document of this process (tests, and after restores)."""
     with _registry_lock:
         _snapshots.clear()
-        _last_good.clear()
+        _broken_tokens.clear()
     POINTER_FEED.reset()

@@ -71,14 +71,17 @@ def _write_atomic(path: Path, content: bytes) -> None:
         raise
 
 
-def _file_entry(dest: Path, relative: str, content: bytes, records: int) -> dict[str, Any]:
-    _write_atomic(dest / relative, content)
+def _file_entry(relative: str, content: bytes, records: int) -> dict[str, Any]:
     return {
         "path": relative,
         "sha256": hashlib.sha256(content).hexdigest(),
         "bytes": len(content),
         "records": records,
     }
+
+
+class ExportError(Exception):
+    """A category could not be rendered; nothing was written."""
 
 
 @dataclass(frozen=True)
@@ -96,30 +99,16 @@ def reference_export(*, dest: Path, fmt: ExportFormat = "all") -> ExportResult:
     record count, the generation time and the audit chain's head hash.
     """
     categories: dict[str, Any] = {}
-    files: list[str] = []
+    contents: dict[str, bytes] = {}
     for category in MODEL_REFERENCE_CATEGORY:
-        descriptor = CATEGORY_DESCRIPTORS[category]
-        entries = category_entries(category=category)
-        state = category_state_get(category=category)
-        info: dict[str, Any] = {"revision": state.revision, "records": len(entries)}
-        if fmt in ("v2", "all"):
-            document = v2_document_from_entries(category, entries)
-            relative = f"v2/{v2_filename(category)}"
-            info["v2"] = _file_entry(dest, relative, render_v2_document(document), len(document))
-            files.append(relative)
-        if fmt in ("legacy", "all") and descriptor.legacy_filename:
-            legacy = canonical_to_legacy_document(category, entries)
-            relative = f"legacy/{descriptor.legacy_filename}"
-            info["legacy"] = _file_entry(dest, relative, render_legacy_json(legacy), len(legacy))
-            files.append(relative)
-            if category == MODEL_REFERENCE_CATEGORY.text_generation:
-                from horde_model_reference.legacy.text import canonical_to_text_csv
-
-                relative = f"legacy/{TEXT_CSV_NAME}"
-                csv_bytes = canonical_to_text_csv(entries).encode("utf-8")
-                info["legacy_csv"] = _file_entry(dest, relative, csv_bytes, len(entries))
-                files.append(relative)
-        categories[category.value] = info
+        try:
+            categories[category.value] = _category_export(category, fmt, contents)
+        except Exception as error:
+            # Rendered in full before anything is written: a record that cannot render
+            # leaves the previous export (files and manifest) as it was.
+            raise ExportError(f"cannot render '{category.value}': {error}") from error
+    for relative, content in contents.items():
+        _write_atomic(dest / relative, content)
     manifest = {
         "format": fmt,
         "generated_at": int(time.time()),
@@ -127,4 +116,31 @@ def reference_export(*, dest: Path, fmt: ExportFormat = "all") -> ExportResult:
         "categories": categories,
     }
     _write_atomic(dest / MANIFEST_NAME, orjson.dumps(manifest, option=orjson.OPT_INDENT_2) + b"\n")
-    return ExportResult(dest=dest, manifest=manifest, files=files)
+    return ExportResult(dest=dest, manifest=manifest, files=list(contents))
+
+
+def _category_export(
+    category: MODEL_REFERENCE_CATEGORY, fmt: ExportFormat, contents: dict[str, bytes]
+) -> dict[str, Any]:
+    """Render one category's files into ``contents``; return its manifest entry."""
+    descriptor = CATEGORY_DESCRIPTORS[category]
+    entries = category_entries(category=category)
+    state = category_state_get(category=category)
+    info: dict[str, Any] = {"revision": state.revision, "records": len(entries)}
+    if fmt in ("v2", "all"):
+        document = v2_document_from_entries(category, entries)
+        relative = f"v2/{v2_filename(category)}"
+        contents[relative] = render_v2_document(document)
+        info["v2"] = _file_entry(relative, contents[relative], len(document))
+    if fmt in ("legacy", "all") and descriptor.legacy_filename:
+        legacy = canonical_to_legacy_document(category, entries)
+        relative = f"legacy/{descriptor.legacy_filename}"
+        contents[relative] = render_legacy_json(legacy)
+        info["legacy"] = _file_entry(relative, contents[relative], len(legacy))
+        if category == MODEL_REFERENCE_CATEGORY.text_generation:
+            from horde_model_reference.legacy.text import canonical_to_text_csv
+
+            relative = f"legacy/{TEXT_CSV_NAME}"
+            contents[relative] = canonical_to_text_csv(entries).encode("utf-8")
+            info["legacy_csv"] = _file_entry(relative, contents[relative], len(entries))
+    return info

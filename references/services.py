@@ -7,11 +7,14 @@ The two callers are the pending queue's apply and the importer.
 
 from __future__ import annotations
 
+import math
+import unicodedata
 import uuid
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
 from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
@@ -19,8 +22,9 @@ from pydantic import ValidationError
 
 from audit.services import Actor, PendingEvent, audit_events_append
 from common.errors import DomainError
+from horde_model_reference.legacy import canonical_to_legacy_document
 from horde_model_reference.legacy.types import CanonicalEntry
-from horde_model_reference.meta_consts import MODEL_REFERENCE_CATEGORY
+from horde_model_reference.meta_consts import CATEGORY_DESCRIPTORS, MODEL_REFERENCE_CATEGORY
 from horde_model_reference.model_reference_records import record_to_payload, validate_payload
 from references.document_cache import category_pointer_from_state, category_pointer_publish
 from references.models import NAME_MAX_LENGTH, CategoryState, ModelRecord, VersionSequence
@@ -55,6 +59,24 @@ def record_name_problem(name: object) -> str | None:
     return None
 
 
+def new_record_name_problem(name: object) -> str | None:
+    """``record_name_problem`` plus the rules only a new name must meet.
+
+    Invisible or reordering characters (bidi controls, zero-width spaces: Unicode
+    categories Cc and Cf) and leading/trailing whitespace let a name pass for another
+    (``"safe\u202egnp.exe"``, ``"layer_diffuse_sd15 "``). Existing names were never
+    held to this, so only creates are; every real name meets it.
+    """
+    problem = record_name_problem(name)
+    if problem or not isinstance(name, str):
+        return problem
+    if name != name.strip():
+        return "name must not start or end with whitespace"
+    if any(unicodedata.category(ch) in ("Cc", "Cf") for ch in name):
+        return "name must not contain invisible control or format characters"
+    return None
+
+
 def payload_validate(
     *, category: MODEL_REFERENCE_CATEGORY | str, payload: dict[str, Any], strict: bool
 ) -> dict[str, Any]:
@@ -76,7 +98,79 @@ def payload_validate(
         raise DomainError(
             [{"loc": ["body"], "msg": str(error), "type": "value_error"}], status=422
         ) from error
-    return record_to_payload(record)
+    canonical = record_to_payload(record)
+    problems = number_problems(canonical, ["body"])
+    if problems:
+        raise DomainError(problems, status=422)
+    return canonical
+
+
+#: Exclusive upper bound of every integer in a record: the largest a signed 64-bit
+#: reader (orjson, PostgreSQL bigint, Go/Java/C# clients) can represent.
+INT_LIMIT = 2**63
+#: Fields whose value is a size, a count or a time: never negative.
+NON_NEGATIVE_FIELDS = frozenset(
+    {"size_on_disk_bytes", "size_bytes", "parameters", "parameters_count", "min_bridge_version"}
+    | {"created_at", "updated_at"}
+)
+
+
+def number_problems(data: object, loc: list[str | int], *, field: str | int = "") -> list[dict[str, Any]]:
+    """The integers and floats in ``data`` that some consumer could not represent.
+
+    The bound is the server's own check over the validated payload rather than a
+    constraint in the client's pydantic models: the client parses leniently and must
+    skip one odd record, not refuse a whole category (DECISIONS 9 and 33).
+    Sizes, counts and times must be 0 <= n < 2**63; any other integer (free-form
+    ``settings``/``requirements``) must fit a signed 64-bit integer; floats must be
+    finite (NaN and Infinity are not JSON).
+    """
+    if isinstance(data, bool):
+        return []
+    if isinstance(data, int):
+        low = 0 if field in NON_NEGATIVE_FIELDS else -INT_LIMIT
+        if low <= data < INT_LIMIT:
+            return []
+        bound = "0" if low == 0 else "-2**63"
+        return [{"loc": loc, "msg": f"Input should be >= {bound} and < 2**63", "type": "int_out_of_range"}]
+    if isinstance(data, float):
+        if math.isfinite(data):
+            return []
+        return [{"loc": loc, "msg": "Input should be a finite number", "type": "finite_number"}]
+    items: list[dict[str, Any]] = []
+    if isinstance(data, dict):
+        for key, value in data.items():
+            items.extend(number_problems(value, [*loc, key], field=key))
+    elif isinstance(data, list):
+        for index, value in enumerate(data):
+            items.extend(number_problems(value, [*loc, index], field=field))
+    return items
+
+
+def record_render_problem(
+    category: str, name: str, payload: dict[str, Any], residue: dict[str, Any]
+) -> str | None:
+    """Why this record could not be served in every format, or None.
+
+    Exactly what the renderers do with one record (the v2 shape and the legacy
+    entries it generates, through orjson), run before a change commits: a committed
+    revision must always render (DECISIONS 33).
+    """
+    entry = CanonicalEntry(name=name, payload=payload, legacy_residue=residue)
+    try:
+        orjson.dumps(payload)
+        orjson.dumps(residue)
+        descriptor = CATEGORY_DESCRIPTORS[MODEL_REFERENCE_CATEGORY(category)]
+        if descriptor.has_legacy_format:
+            orjson.dumps(canonical_to_legacy_document(category, [entry]))
+    except Exception as error:  # any failure here is one a reader would otherwise hit
+        return f"'{category}/{name}' cannot be rendered: {error}"
+    problems = number_problems(payload, ["payload"]) + number_problems(residue, ["legacy_residue"])
+    if problems:
+        return f"'{category}/{name}' cannot be rendered: " + "; ".join(
+            f"{'.'.join(str(p) for p in item['loc'])}: {item['msg']}" for item in problems
+        )
+    return None
 
 
 def _versions_allocate(count: int) -> list[int]:
@@ -189,6 +283,9 @@ def _plan(
                 residue = change.legacy_residue
                 if residue is None:
                     residue = before["legacy_residue"] if before is not None else {}
+                unrenderable = record_render_problem(change.category, change.name, payload, residue)
+                if unrenderable:
+                    raise DomainError(unrenderable, status=422)
                 after = {"payload": payload, "legacy_residue": residue, "version": 0}
         except DomainError as error:
             return planned, index, error

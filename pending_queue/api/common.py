@@ -64,6 +64,17 @@ class CurationView(APIView):
     throttle_scope = WRITES_SCOPE
     required_role = READER
 
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        # A method the route lacks is 405 with ``Allow`` (added by DRF to every
+        # response) before authentication: asking for a key first would answer 401
+        # for a request that can never succeed (TRACE, a GET on a delete-only path).
+        method = (request.method or "").lower()
+        if method not in self.http_method_names or not hasattr(self, method):
+            self.http_method_not_allowed(request, *args, **kwargs)
+        # Framing before identity too: nothing a key could change.
+        _refuse_unframed_body(request)
+        super().initial(request, *args, **kwargs)
+
 
 class ReadWriteView(CurationView):
     """A path whose GET/HEAD is a public document read and whose other methods are writes.
@@ -120,6 +131,16 @@ def _bad_text(data: object, loc: list[str | int]) -> list[dict[str, Any]]:
     return items
 
 
+def _refuse_unframed_body(request: Request) -> None:
+    # Django reads at most CONTENT_LENGTH bytes of the body, so a chunked body without
+    # one would be read as empty and a valid create refused as "name required": say so.
+    encoding = str(request.META.get("HTTP_TRANSFER_ENCODING") or "").lower()
+    if "chunked" in encoding and not request.META.get("CONTENT_LENGTH"):
+        raise DomainError(
+            "A request body needs a Content-Length header (chunked bodies are not read).", status=411
+        )
+
+
 def _refuse_large_body(request: Request) -> None:
     # DRF parses from the request stream, which skips Django's DATA_UPLOAD_MAX_MEMORY_SIZE
     # check on ``request.body``; the stream is bounded by CONTENT_LENGTH, so check that.
@@ -137,7 +158,8 @@ def request_body(request: Request) -> object:
 
     PostgreSQL cannot store either, and neither belongs in a model record; refusing
     them at the edge keeps them out of the queue, the audit log and the exports.
-    Malformed JSON is 422 (mapped by the exception handler); a body over the limit is 413.
+    Malformed JSON is 422 (mapped by the exception handler); a body over the limit is 413
+    (a chunked body without a Content-Length was refused with 411 before authentication).
     """
     _refuse_large_body(request)
     data: object = request.data

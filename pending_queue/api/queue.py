@@ -38,6 +38,7 @@ from pending_queue.api.schemas import (
     CHANGE_ID_PARAMETER,
     CONFLICT,
     DIFF_PAGE,
+    MAX_ID,
     NOT_FOUND,
     PAGE,
     PURGE_RESULT,
@@ -101,7 +102,7 @@ def _body(request: Request, serializer: type[serializers.Serializer[Any]]) -> di
 
 def _change_id(value: str) -> int:
     """The path's change id; 422 (not 404) for a non-integer, as the established API."""
-    if value.isascii() and value.isdigit() and int(value) >= 1:
+    if value.isascii() and value.isdigit() and 1 <= int(value) <= MAX_ID:
         return int(value)
     raise DomainError(
         [{"loc": ["path", "change_id"], "msg": "Input should be a positive integer", "type": "int_parsing"}],

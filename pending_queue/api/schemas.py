@@ -12,6 +12,10 @@ from pending_queue.api.common import ALL_CATEGORIES, ERROR, PendingChangeRecordS
 from pending_queue.models import Status
 
 STATUSES = [s.value for s in Status]
+#: Ids are PostgreSQL bigints: a larger number must be a 422, not a database error.
+MAX_ID = 2**63 - 1
+#: Far beyond any queue; keeps slicing and SQL OFFSET within every backend's range.
+MAX_OFFSET = 2**31 - 1
 
 # --- requests --------------------------------------------------------------------
 
@@ -19,26 +23,30 @@ STATUSES = [s.value for s in Status]
 class PageQuery(serializers.Serializer[Any]):
     statuses = serializers.ListField(child=serializers.ChoiceField(choices=STATUSES), required=False)
     categories = serializers.ListField(child=serializers.ChoiceField(choices=ALL_CATEGORIES), required=False)
-    offset = serializers.IntegerField(min_value=0, default=0)
+    offset = serializers.IntegerField(min_value=0, max_value=MAX_OFFSET, default=0)
     limit = serializers.IntegerField(min_value=1, max_value=500, default=50)
 
 
 class ChangesQuery(PageQuery):
-    batch_id = serializers.IntegerField(min_value=1, required=False)
+    batch_id = serializers.IntegerField(min_value=1, max_value=MAX_ID, required=False)
     model_name = serializers.CharField(min_length=1, max_length=200, required=False)
     requested_by = serializers.ListField(child=serializers.CharField(), required=False)
 
 
 class DiffsQuery(serializers.Serializer[Any]):
     change_ids = serializers.ListField(
-        child=serializers.IntegerField(min_value=1), min_length=1, max_length=100
+        child=serializers.IntegerField(min_value=1, max_value=MAX_ID), min_length=1, max_length=100
     )
 
 
 class BatchRequest(serializers.Serializer[Any]):
     batch_title = serializers.CharField(max_length=120, trim_whitespace=True)
-    approved_ids = serializers.ListField(child=serializers.IntegerField(), default=list)
-    rejected_ids = serializers.ListField(child=serializers.IntegerField(), default=list)
+    approved_ids = serializers.ListField(
+        child=serializers.IntegerField(min_value=1, max_value=MAX_ID), default=list
+    )
+    rejected_ids = serializers.ListField(
+        child=serializers.IntegerField(min_value=1, max_value=MAX_ID), default=list
+    )
     reject_reason = serializers.CharField(
         max_length=500, required=False, allow_blank=True, allow_null=True, default=""
     )
@@ -49,7 +57,9 @@ class ApplyOneRequest(serializers.Serializer[Any]):
 
 
 class ApplyRequest(serializers.Serializer[Any]):
-    change_ids = serializers.ListField(child=serializers.IntegerField(min_value=1), min_length=1)
+    change_ids = serializers.ListField(
+        child=serializers.IntegerField(min_value=1, max_value=MAX_ID), min_length=1
+    )
     job_id = serializers.CharField(max_length=120, required=False, allow_null=True)
     allow_mixed_batch = serializers.BooleanField(default=False)
 

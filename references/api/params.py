@@ -12,6 +12,8 @@ from references.search import SearchParams
 TRUE_VALUES = {"true", "1", "yes", "on", "t", "y"}
 FALSE_VALUES = {"false", "0", "no", "off", "f", "n"}
 MAX_LIMIT = 500
+#: Beyond any category; an unbounded offset reached orjson (2**64 and more) as a 500.
+MAX_OFFSET = 2**31 - 1
 
 
 class QueryErrors:
@@ -87,7 +89,7 @@ def search_params_from_query(query: QueryDict, *, per_category: bool) -> SearchP
         "sort_by": _text(query, "sort_by", errors),
         "sort_desc": bool(_bool(query, "sort_desc", errors)),
         "limit": _int(query, "limit", 50, 1, MAX_LIMIT, errors),
-        "offset": _int(query, "offset", 0, 0, None, errors),
+        "offset": _int(query, "offset", 0, 0, MAX_OFFSET, errors),
     }
     if per_category:
         params["baseline"] = _text(query, "baseline", errors)

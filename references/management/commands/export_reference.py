@@ -8,7 +8,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
-from references.exports import reference_export
+from references.exports import ExportError, reference_export
 
 
 class Command(BaseCommand):
@@ -24,6 +24,8 @@ class Command(BaseCommand):
             raise CommandError(f"--dest {dest} exists and is not a directory")
         try:
             result = reference_export(dest=dest, fmt=options["format"])
+        except ExportError as error:
+            raise CommandError(f"nothing exported: {error}") from error
         except OSError as error:
             raise CommandError(f"cannot write the export to {dest}: {error}") from error
         self.stdout.write(f"wrote {len(result.files)} files and manifest.json to {dest}")
