@@ -113,13 +113,22 @@ if DATABASES["default"]["ENGINE"].startswith("django.db.backends.postgresql"):
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env.str("REDIS_URL", default="")
+# Connect and read timeout of every Redis call (cache and revision subscription).
+REDIS_SOCKET_TIMEOUT_SECONDS = env.float("REDIS_SOCKET_TIMEOUT_SECONDS", default=0.3)
 if REDIS_URL:
     CACHES = {
         "default": {
             "BACKEND": "django_redis.cache.RedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": env.str("CACHE_KEY_PREFIX", default="hmr"),
-            "OPTIONS": {"CLIENT_CLASS": "django_redis.client.DefaultClient"},
+            "OPTIONS": {
+                "CLIENT_CLASS": "django_redis.client.DefaultClient",
+                # Without timeouts a hung Redis blocks every thread that touches it;
+                # with them a failure costs one short wait, then CACHE_BREAKER skips
+                # the cache and the database answers.
+                "SOCKET_CONNECT_TIMEOUT": REDIS_SOCKET_TIMEOUT_SECONDS,
+                "SOCKET_TIMEOUT": REDIS_SOCKET_TIMEOUT_SECONDS,
+            },
         }
     }
 else:
@@ -129,6 +138,14 @@ else:
             "LOCATION": "horde-model-reference",
         }
     }
+
+# Without Redis, processes on one SQLite database learn each other's changes from one
+# small file per category in this directory (see references.document_cache); with a
+# server database and no Redis, every read checks the revision in the database.
+_SQLITE_NAME = str(DATABASES["default"]["NAME"]) if "sqlite" in DATABASES["default"]["ENGINE"] else ""
+REVISION_SIGNAL_DIR = env.str("REVISION_SIGNAL_DIR", default="") or (
+    f"{_SQLITE_NAME}-revisions" if _SQLITE_NAME and not _SQLITE_NAME.startswith(":") else ""
+)
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

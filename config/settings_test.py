@@ -17,3 +17,12 @@ CELERY_BROKER_URL = ""
 # Keys from parallel or repeated runs never meet in a shared Redis.
 if REDIS_URL:  # noqa: F405
     CACHES["default"]["KEY_PREFIX"] = f"hmr-test-{os.getpid()}"  # noqa: F405
+# Revision files of the in-memory test database: private to this process, never
+# beside a real database file.
+if not os.environ.get("REVISION_SIGNAL_DIR"):
+    import atexit
+    import shutil
+    import tempfile
+
+    REVISION_SIGNAL_DIR = tempfile.mkdtemp(prefix="hmr-test-revisions-")
+    atexit.register(shutil.rmtree, REVISION_SIGNAL_DIR, True)

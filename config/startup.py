@@ -13,8 +13,16 @@ logger = logging.getLogger("config")
 
 
 def warn_about_server_settings() -> None:
-    if not settings.DEBUG and not settings.REDIS_URL:
+    if settings.DEBUG or settings.REDIS_URL:
+        return
+    if "sqlite" in settings.DATABASES["default"]["ENGINE"] and settings.REVISION_SIGNAL_DIR:
         logger.warning(
-            "REDIS_URL is not set: the local-memory cache is per process, so several web "
-            "processes would not share cache invalidations. Set REDIS_URL in production."
+            "REDIS_URL is not set: processes learn each other's changes from the revision files "
+            "in %s, which works for processes on this host only. Set REDIS_URL in production.",
+            settings.REVISION_SIGNAL_DIR,
+        )
+    else:
+        logger.warning(
+            "REDIS_URL is not set: every read not answered from memory checks the revision in the "
+            "database, and the local-memory cache is per process. Set REDIS_URL in production."
         )

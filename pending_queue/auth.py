@@ -23,6 +23,7 @@ from rest_framework.request import Request
 from audit.models import ActorKind
 from audit.services import Actor
 from common.errors import DomainError
+from common.shared_cache import CacheUnavailableError, cache_call, cache_get
 from sync.horde_api import (
     HordeUnavailableError,
     HordeUser,
@@ -117,9 +118,9 @@ def _throttle_key_checks(request: Request) -> None:
     window = int(time.time() // 60)
     key = f"auth-checks:{address}:{window}"
     try:
-        cache.add(key, 0, 120)
-        count = cache.incr(key)
-    except Exception:
+        cache_call(lambda: cache.add(key, 0, 120))
+        count = cache_call(lambda: cache.incr(key))
+    except CacheUnavailableError:  # fail open: the cache is an accelerator
         return
     if count > settings.AUTH_CHECKS_PER_MINUTE:
         raise Throttled(wait=60 - time.time() % 60, detail="Too many API key checks from this address.")
@@ -141,10 +142,7 @@ class HordeApiKeyAuthentication(BaseAuthentication):
         if refusal:
             # Fail closed without sending the key anywhere.
             raise DomainError(refusal, status=403, code="writes_disabled")
-        try:
-            known = cache.get(horde_user_cache_key(apikey))
-        except Exception:
-            known = None
+        known = cache_get(horde_user_cache_key(apikey))
         if known is None:
             _throttle_key_checks(request)
         try:

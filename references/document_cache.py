@@ -1,26 +1,33 @@
 """Category documents rendered once per revision, and the pointer that says which.
 
-The authoritative revision is in SQL (``CategoryState``). The shared cache (Redis
-in production) holds a small *pointer* per category: the revision token, written
-on commit of every change. Each process keeps the rendered bytes (plain and gzip)
-of the revision it last served and renders again only when the pointer moves:
-once per revision, lazily, one thread at a time. So the 200 path costs one cache
-read and no SQL, and a conditional request is answered from the pointer alone.
+The authoritative revision is in SQL (``CategoryState``). A small *pointer* per
+category (the revision token) is published on commit of every change: to Redis
+when it is configured, else, on SQLite, to a file per category. Each process
+keeps the rendered bytes (plain and gzip) of the revision it last served and
+renders again only when the pointer moves: once per revision, lazily, one thread
+at a time. So the 200 path costs no SQL, and a conditional request is answered
+from the pointer alone. Redis is an accelerator: while it fails, ``CACHE_BREAKER``
+sends pointer reads to SQL; with a server database and no Redis, every read that
+memory cannot answer checks SQL.
 
 Every cache key this project uses is built in this module.
 """
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import gzip
 import hashlib
 import logging
 import os
+import tempfile
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import orjson
@@ -28,6 +35,8 @@ from django.conf import settings
 from django.core.cache import cache
 
 from common.errors import DomainError
+from common.health import CACHE_BREAKER
+from common.shared_cache import CacheUnavailableError, cache_call
 
 if TYPE_CHECKING:
     from references.models import CategoryState
@@ -94,7 +103,9 @@ class PointerFeed:
     as before. Without Redis (the local-memory cache) the feed is off.
     """
 
-    LOCAL_MAX_AGE_SECONDS = 30.0
+    # Also bounds how long a process that never touched a hung Redis keeps
+    # trusting its copies while writers' publishes fail.
+    LOCAL_MAX_AGE_SECONDS = 5.0
     RETRY_SECONDS = 5.0
 
     def __init__(self) -> None:
@@ -120,10 +131,14 @@ class PointerFeed:
         try:
             from django_redis import get_redis_connection
 
-            pubsub = get_redis_connection("default").pubsub(ignore_subscribe_messages=True)
-            pubsub.subscribe(self.channel())
-        except Exception:
-            logger.warning("cannot subscribe to revision updates; reading pointers from the cache")
+            def subscribe() -> Any:
+                pubsub = get_redis_connection("default").pubsub(ignore_subscribe_messages=True)
+                pubsub.subscribe(self.channel())
+                return pubsub
+
+            pubsub = cache_call(subscribe)
+        except CacheUnavailableError:
+            CACHE_BREAKER.warn("cannot subscribe to revision updates; reading pointers from the cache")
             self._retry_at = now + self.RETRY_SECONDS
             return
         self._pubsub = pubsub
@@ -143,8 +158,9 @@ class PointerFeed:
         try:
             while (message := self._pubsub.get_message(timeout=0.0)) is not None:
                 self._apply(message)
-        except Exception:
-            logger.warning("revision subscription lost; reading pointers from the cache until it is back")
+        except Exception as error:
+            CACHE_BREAKER.record_failure(error)
+            CACHE_BREAKER.warn("revision subscription lost; reading pointers from the cache until it is back")
             self._pubsub = None
             self._local.clear()
 
@@ -155,9 +171,11 @@ class PointerFeed:
         if not isinstance(data, str) or "|" not in data:
             return
         category, _, encoded = data.partition("|")
-        pointer = CategoryPointer.decode(encoded)
+        pointer = CategoryPointer.decode(encoded) if encoded else None
         if pointer is not None:
             self._local[category] = (pointer, time.monotonic())
+        else:  # "forget": a publish was lost; read the pointer again
+            self._local.pop(category, None)
 
     def get(self, category: str) -> CategoryPointer | None:
         return self._lookup(category, connect=True)
@@ -170,6 +188,12 @@ class PointerFeed:
         if not self.enabled():
             return None
         with self._lock:
+            if CACHE_BREAKER.is_open:
+                # Publishes fail meanwhile, so the copies may be stale; the
+                # subscription is re-established (and starts empty) once Redis is back.
+                self._pubsub = None
+                self._local.clear()
+                return None
             self._drain(connect=connect)
             entry = self._local.get(category)
             if self._pubsub is None or entry is None:
@@ -187,12 +211,21 @@ class PointerFeed:
             if self._pubsub is not None:
                 self._local.setdefault(category, (pointer, time.monotonic()))
 
-    def publish(self, category: str, pointer: CategoryPointer) -> None:
+    def publish(self, category: str, pointer: CategoryPointer | None) -> None:
+        """Send the new pointer to every process; None tells them to forget theirs."""
         if not self.enabled():
             return
         from django_redis import get_redis_connection
 
-        get_redis_connection("default").publish(self.channel(), f"{category}|{pointer.encode()}")
+        encoded = "" if pointer is None else pointer.encode()
+        get_redis_connection("default").publish(self.channel(), f"{category}|{encoded}")
+
+    def disconnect(self) -> None:
+        """Drop the subscription and every local copy (a test switching caches)."""
+        with self._lock:
+            self._pubsub = None
+            self._local.clear()
+            self._retry_at = 0.0
 
     def reset(self) -> None:
         """Forget every local pointer, including messages already on their way."""
@@ -206,23 +239,182 @@ class PointerFeed:
 POINTER_FEED = PointerFeed()
 
 
+class RevisionFiles:
+    """Revision pointers shared through one small file per category (no Redis, SQLite).
+
+    Without Redis every process has its own local-memory cache, so nothing would
+    tell one process that another applied a change. On SQLite all processes are on
+    one host, so a file is the cheapest shared signal: writers replace it
+    atomically (temp file + rename) on commit, under a lock and only with a newer
+    revision; readers ``stat`` it on each request and re-read it only when its
+    identity (inode, mtime, size) changed, or while it is younger than the
+    file system's time stamps can tell apart. A process checks the database at
+    least every ``POINTER_TTL_SECONDS`` per category, so a publish lost to a crash
+    between commit and write heals by itself.
+    """
+
+    RECENT_NS = 2_000_000_000
+
+    def __init__(self) -> None:
+        self._seen: dict[str, tuple[tuple[int, int, int], CategoryPointer]] = {}
+        self._verified_at: dict[str, float] = {}
+
+    @staticmethod
+    def enabled() -> bool:
+        return (
+            not getattr(settings, "REDIS_URL", "")
+            and bool(getattr(settings, "REVISION_SIGNAL_DIR", ""))
+            and "sqlite" in settings.DATABASES["default"]["ENGINE"]
+        )
+
+    @staticmethod
+    def directory() -> Path:
+        return Path(settings.REVISION_SIGNAL_DIR)
+
+    def read(self, category: str) -> CategoryPointer | None:
+        path = self.directory() / category
+        try:
+            stat = os.stat(path)
+        except OSError:
+            return None
+        identity = (stat.st_ino, stat.st_mtime_ns, stat.st_size)
+        seen = self._seen.get(category)
+        if seen is not None and seen[0] == identity and time.time_ns() - stat.st_mtime_ns > self.RECENT_NS:
+            return seen[1]
+        try:
+            pointer = CategoryPointer.decode(path.read_text("utf-8"))
+        except OSError:
+            return None
+        if pointer is not None:
+            self._seen[category] = (identity, pointer)
+        return pointer
+
+    def verified_recently(self, category: str) -> bool:
+        checked = self._verified_at.get(category)
+        return checked is not None and time.monotonic() - checked < POINTER_TTL_SECONDS
+
+    def mark_verified(self, category: str) -> None:
+        self._verified_at[category] = time.monotonic()
+
+    def write(self, category: str, pointer: CategoryPointer) -> None:
+        """Publish ``pointer`` unless the file already holds a newer revision."""
+        directory = self.directory()
+        directory.mkdir(parents=True, exist_ok=True)
+        with open(directory / ".lock", "a") as lock:
+            # Two writers' on-commit publishes may run in either order: the lock
+            # plus the revision check keeps the newer one.
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            try:
+                current = CategoryPointer.decode((directory / category).read_text("utf-8"))
+            except OSError:
+                current = None
+            if current is not None and current.revision > pointer.revision:
+                return
+            handle, temporary = tempfile.mkstemp(dir=directory, prefix=f".{category}.")
+            try:
+                with os.fdopen(handle, "w", encoding="utf-8") as out:
+                    out.write(pointer.encode())
+                os.replace(temporary, directory / category)
+            except BaseException:
+                Path(temporary).unlink(missing_ok=True)
+                raise
+
+    def reset(self) -> None:
+        """Forget what this process read, and remove the files (tests, and after restores)."""
+        self._seen.clear()
+        self._verified_at.clear()
+        if not self.enabled():
+            return
+        for path in self.directory().glob("[a-z]*"):
+            path.unlink(missing_ok=True)
+
+
+REVISION_FILES = RevisionFiles()
+
+#: Categories whose new pointer this process could not publish to Redis. Redis
+#: still holds the previous one, so once it answers again they are invalidated
+#: there (by the next request, or by a retry timer if the process is idle), and
+#: no process keeps serving the older revision.
+_unpublished: set[str] = set()
+_unpublished_lock = threading.Lock()
+_invalidation_timer: threading.Timer | None = None
+
+
+def _invalidate_unpublished() -> None:
+    with _unpublished_lock:
+        pending = sorted(_unpublished)
+    for category in pending:
+        try:
+            # Deleting is always safe (readers fall back to SQL and cache what they
+            # read with add); re-setting the old pointer could overwrite a newer one.
+            cache_call(lambda category=category: cache.delete(category_pointer_key(category)))  # type: ignore[misc]
+            cache_call(lambda category=category: POINTER_FEED.publish(category, None))  # type: ignore[misc]
+        except CacheUnavailableError:
+            return
+        with _unpublished_lock:
+            _unpublished.discard(category)
+
+
+def _retry_invalidation() -> None:
+    _invalidate_unpublished()
+    if _unpublished:
+        _schedule_invalidation()
+
+
+def _schedule_invalidation() -> None:
+    global _invalidation_timer
+    with _unpublished_lock:
+        if _invalidation_timer is not None and _invalidation_timer.is_alive():
+            return
+        _invalidation_timer = threading.Timer(CACHE_BREAKER.cool_down_seconds, _retry_invalidation)
+        _invalidation_timer.daemon = True
+        _invalidation_timer.start()
+
+
 def category_pointer_publish(category: str, pointer: CategoryPointer) -> None:
-    """Called on commit of a change: every process serves the new revision next."""
+    """Called on commit of a change: every process serves the new revision next.
+
+    Best effort: the change is committed whatever happens here. A pointer that
+    cannot reach Redis is invalidated there as soon as Redis answers again (and
+    expires within ``POINTER_TTL_SECONDS`` regardless); meanwhile the breaker
+    sends this process's reads to the database.
+    """
+    if RevisionFiles.enabled():
+        try:
+            REVISION_FILES.write(category, pointer)
+        except OSError:
+            logger.exception("could not write the revision file of %s", category)
+        return
+    if not PointerFeed.enabled():
+        return
     try:
-        cache.set(category_pointer_key(category), pointer.encode(), POINTER_TTL_SECONDS)
-        POINTER_FEED.publish(category, pointer)
-    except Exception:  # the cache being down must not fail a committed change
-        logger.exception("could not publish the new revision of %s; it heals within the TTL", category)
+        cache_call(lambda: cache.set(category_pointer_key(category), pointer.encode(), POINTER_TTL_SECONDS))
+        cache_call(lambda: POINTER_FEED.publish(category, pointer))
+    except CacheUnavailableError:
+        with _unpublished_lock:
+            _unpublished.add(category)
+        CACHE_BREAKER.warn(
+            f"could not publish the revision of {category}; invalidating it once Redis is back"
+        )
+        _schedule_invalidation()
+        return
+    if _unpublished:
+        _invalidate_unpublished()
 
 
 def _pointer_from_cache(category: str) -> tuple[CategoryPointer | None, bool]:
     """The pointer from the local feed or the shared cache, and whether the cache answered."""
+    if _unpublished:
+        # The first cache call after an outage doubles as the breaker's probe.
+        _invalidate_unpublished()
+        if category in _unpublished:
+            return None, False  # Redis still holds an older pointer
     local = POINTER_FEED.get(category)
     if local is not None:
         return local, True
     try:
-        raw = cache.get(category_pointer_key(category))
-    except Exception:
+        raw = cache_call(lambda: cache.get(category_pointer_key(category)))
+    except CacheUnavailableError:
         return None, False
     pointer = CategoryPointer.decode(raw) if isinstance(raw, str) else None
     if pointer is not None:
@@ -231,7 +423,11 @@ def _pointer_from_cache(category: str) -> tuple[CategoryPointer | None, bool]:
 
 
 def category_pointer_cached(category: str) -> CategoryPointer | None:
-    """The pointer if the shared cache has it; never touches the database."""
+    """The pointer if it is known without the database (shared cache or revision file)."""
+    if RevisionFiles.enabled():
+        return REVISION_FILES.read(category) if REVISION_FILES.verified_recently(category) else None
+    if not PointerFeed.enabled():
+        return None  # no shared signal: only the database can say
     return _pointer_from_cache(category)[0]
 
 
@@ -239,29 +435,53 @@ def category_pointer_in_memory(category: str) -> CategoryPointer | None:
     """The pointer if this process knows it without waiting on the network, else None.
 
     With Redis, that is the pub/sub-fed local copy (draining the subscription does
-    not block); with the local-memory cache (no Redis), the cache itself.
+    not block); without Redis on SQLite, the revision file (a local ``stat``).
     """
     if POINTER_FEED.enabled():
         return POINTER_FEED.peek(category)
     return category_pointer_cached(category)
 
 
+def _pointer_from_database(category: str) -> CategoryPointer:
+    from references.selectors import category_state_find
+
+    return category_pointer_from_state(category_state_find(category=category))
+
+
 def category_pointer_get(category: str) -> CategoryPointer:
-    """The current pointer: from the cache, else from SQL (and then cached)."""
+    """The current pointer: from the shared signal when it is trustworthy, else from SQL.
+
+    Redis: the feed or the cache, SQL on a miss (then cached) or while the cache
+    is unavailable. SQLite without Redis: the revision file, checked against SQL
+    once per ``POINTER_TTL_SECONDS``. A server database without Redis: SQL, one
+    primary-key read, because its processes may be on different hosts.
+    """
+    if RevisionFiles.enabled():
+        shared = REVISION_FILES.read(category)
+        if shared is not None and REVISION_FILES.verified_recently(category):
+            return shared
+        pointer = _pointer_from_database(category)
+        REVISION_FILES.mark_verified(category)
+        if shared is not None and shared.revision >= pointer.revision:
+            return shared  # a writer committed after our read
+        try:
+            REVISION_FILES.write(category, pointer)
+        except OSError:
+            logger.exception("could not write the revision file of %s", category)
+        return pointer
+    if not PointerFeed.enabled():
+        return _pointer_from_database(category)
     found, cache_reachable = _pointer_from_cache(category)
     if found is not None:
         return found
     if not cache_reachable:
-        logger.warning("cache unreachable; reading the revision of %s from the database", category)
-    from references.selectors import category_state_find
-
-    pointer = category_pointer_from_state(category_state_find(category=category))
+        CACHE_BREAKER.warn(f"cache unreachable; reading the revision of {category} from the database")
+    pointer = _pointer_from_database(category)
     if cache_reachable:
         # add, not set: a writer's newer pointer, published meanwhile, must win.
-        try:
-            cache.add(category_pointer_key(category), pointer.encode(), POINTER_TTL_SECONDS)
-        except Exception:
-            logger.warning("cache unreachable while caching the revision of %s", category)
+        encoded = pointer.encode()
+        with contextlib.suppress(CacheUnavailableError):
+            cache_call(lambda: cache.add(category_pointer_key(category), encoded, POINTER_TTL_SECONDS))
     return pointer
 
 
@@ -484,3 +704,6 @@ def document_cache_reset() -> None:
         _snapshots.clear()
         _broken_tokens.clear()
     POINTER_FEED.reset()
+    REVISION_FILES.reset()
+    with _unpublished_lock:
+        _unpublished.clear()

@@ -22,8 +22,8 @@ from urllib.parse import urljoin
 
 import httpx
 from django.conf import settings
-from django.core.cache import cache
 
+from common.shared_cache import cache_get, cache_set
 from sync.circuit_breaker import AI_HORDE_BREAKER
 
 logger = logging.getLogger(__name__)
@@ -110,18 +110,12 @@ def is_well_formed_key(apikey: str) -> bool:
 
 
 def _cache_get(key: str) -> object:
-    try:
-        return cache.get(key)
-    except Exception:  # a cache outage must not lock everyone out
-        logger.warning("cache unreachable while looking up an API key")
-        return None
+    # A cache outage must not lock everyone out: a miss means asking the AI Horde.
+    return cache_get(key)
 
 
 def _cache_set(key: str, value: object, timeout: int) -> None:
-    try:
-        cache.set(key, value, timeout)
-    except Exception:
-        logger.warning("cache unreachable while storing an API key lookup")
+    cache_set(key, value, timeout)
 
 
 def find_user(apikey: str) -> HordeUser | None:

@@ -61,6 +61,23 @@ def test_a_server_without_redis_warns_but_commands_do_not() -> None:
     assert shared.returncode == 0 and "REDIS_URL" not in shared.stderr
 
 
+def test_without_redis_on_sqlite_the_warning_names_the_revision_files() -> None:
+    server = start({"DEBUG": "false", "SECRET_KEY": "x" * 50}, "import config.wsgi")
+    assert server.returncode == 0, server.stderr
+    assert "revision files" in server.stderr and "db.sqlite3-revisions" in server.stderr
+
+
+def test_redis_calls_have_short_socket_timeouts() -> None:
+    # Without them a hung Redis blocks every thread that touches it.
+    check = (
+        "import django; django.setup(); from django.conf import settings as s; "
+        "o = s.CACHES['default']['OPTIONS']; "
+        "assert 0 < o['SOCKET_TIMEOUT'] <= 0.5 and 0 < o['SOCKET_CONNECT_TIMEOUT'] <= 0.5, o"
+    )
+    result = start({"DEBUG": "true", "REDIS_URL": "redis://127.0.0.1:6379/15"}, check)
+    assert result.returncode == 0, result.stderr
+
+
 def test_behind_a_tls_proxy() -> None:
     check = (
         "import django; django.setup(); from django.conf import settings as s; "

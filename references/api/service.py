@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework.request import Request
@@ -24,9 +25,31 @@ class RootView(ServiceView):
 class HeartbeatView(ServiceView):
     @extend_schema(operation_id="heartbeat", responses={200: OpenApiTypes.OBJECT}, tags=["service"])
     def get(self, request: Request) -> Response:
+        # What this process already knows from its breakers: polling the
+        # heartbeat must not add a round trip to Redis or the database.
+        from common.health import CACHE_BREAKER, DATABASE_BREAKER
         from sync.selectors import ai_horde_health
 
-        return Response({"status": "ok", "ai_horde": ai_horde_health()})
+        shared_cache = bool(settings.REDIS_URL)
+        cache_state = (
+            {"backend": "redis", **CACHE_BREAKER.state()}
+            if shared_cache
+            else {
+                "backend": "local",
+                "degraded": False,
+                "consecutive_failures": 0,
+                "seconds_until_retry": None,
+            }
+        )
+        degraded = (shared_cache and CACHE_BREAKER.is_open) or DATABASE_BREAKER.is_open
+        return Response(
+            {
+                "status": "degraded" if degraded else "ok",
+                "ai_horde": ai_horde_health(),
+                "cache": cache_state,
+                "database": DATABASE_BREAKER.state(),
+            }
+        )
 
 
 class ReplicateModeView(ServiceView):

@@ -43,6 +43,7 @@ def test_service_routes(client: Client) -> None:
     heartbeat = client.get("/api/heartbeat").json()
     assert heartbeat["status"] == "ok"
     assert set(heartbeat["ai_horde"]) == {"degraded", "consecutive_failures", "seconds_until_retry"}
+    assert heartbeat["cache"]["degraded"] is False and heartbeat["database"]["degraded"] is False
     assert client.get("/heartbeat").status_code == 200
     assert client.get("/api/replicate_mode").json() == {
         "replicate_mode": "PRIMARY",
