@@ -96,9 +96,10 @@ class PointerFeed:
     which dominates the hot path. Instead each process subscribes to a channel on
     which writers publish every new pointer (after setting it). Before answering
     from its local copy, a request drains whatever has arrived on the
-    subscription without blocking; a writer's publish is answered only after
-    Redis has queued the message to every subscriber, so a request that starts
-    after a change was applied sees it. While the subscription is down, or for
+    subscription without blocking. Redis answers a writer's publish once the
+    message is queued to every subscriber, which on loopback is microseconds
+    before it arrives; the writing process itself takes its new pointer at once
+    (``accept``), so its own next read never races the message. While the subscription is down, or for
     an entry older than ``LOCAL_MAX_AGE_SECONDS``, the pointer is read from Redis
     as before. Without Redis (the local-memory cache) the feed is off.
     """
@@ -210,6 +211,22 @@ class PointerFeed:
         with self._lock:
             if self._pubsub is not None:
                 self._local.setdefault(category, (pointer, time.monotonic()))
+
+    def accept(self, category: str, pointer: CategoryPointer) -> None:
+        """Take this process's own newly published pointer at once.
+
+        Redis answers a PUBLISH once the message is queued for the subscribers, not
+        once it has reached their sockets, so the writer's own next read could
+        otherwise drain an empty subscription and serve the previous revision.
+        """
+        if not self.enabled():
+            return
+        with self._lock:
+            if self._pubsub is None:
+                return
+            known = self._local.get(category)
+            if known is None or known[0].revision <= pointer.revision:
+                self._local[category] = (pointer, time.monotonic())
 
     def publish(self, category: str, pointer: CategoryPointer | None) -> None:
         """Send the new pointer to every process; None tells them to forget theirs."""
@@ -398,6 +415,7 @@ def category_pointer_publish(category: str, pointer: CategoryPointer) -> None:
         )
         _schedule_invalidation()
         return
+    POINTER_FEED.accept(category, pointer)
     if _unpublished:
         _invalidate_unpublished()
 
