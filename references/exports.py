@@ -240,9 +240,11 @@ def export_release_publish(*, export_dir: Path, keep: int, dry_run: bool = False
     if published == snapshot.revisions:
         return ReleaseResult(_current_release_name(export_dir), False, published, [], [], None)
     releases = export_dir / RELEASES_DIR
-    releases.mkdir(parents=True, exist_ok=True)
     name = _release_name(snapshot.revisions)
-    build = Path(tempfile.mkdtemp(dir=releases, prefix=_BUILDING_PREFIX))
+    if not dry_run:
+        releases.mkdir(parents=True, exist_ok=True)
+    # Built beside its final place (same filesystem), so the rename below is atomic.
+    build = Path(tempfile.mkdtemp(dir=None if dry_run else releases, prefix=_BUILDING_PREFIX))
     try:
         categories, files = _write_files(build, "all", snapshot)
         manifest = {
