@@ -179,7 +179,11 @@ def _manifest_revisions(manifest: dict[str, Any] | None) -> dict[str, int] | Non
     categories = manifest.get("categories")
     if not isinstance(categories, dict):
         return None
-    return {name: info.get("revision") for name, info in categories.items() if isinstance(info, dict)}
+    return {
+        name: info["revision"]
+        for name, info in categories.items()
+        if isinstance(info, dict) and isinstance(info.get("revision"), int)
+    }
 
 
 def _release_name(revisions: dict[str, int]) -> str:

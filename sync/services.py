@@ -391,7 +391,7 @@ def export_enqueue(*, trigger: str, countdown: float = 0) -> bool:
 
     started = time.monotonic()
     try:
-        publish_export.apply_async(kwargs={"trigger": trigger}, countdown=countdown or None)
+        publish_export.apply_async(kwargs={"trigger": trigger}, countdown=countdown)
         return True
     except Exception as error:
         if publish_export.app.conf.task_always_eager:

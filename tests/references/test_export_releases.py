@@ -37,11 +37,12 @@ def releases(export_dir: Path) -> list[str]:
 
 
 def current_manifest(export_dir: Path) -> dict[str, Any]:
-    return json.loads((export_dir / CURRENT_LINK / MANIFEST_NAME).read_bytes())
+    manifest: dict[str, Any] = json.loads((export_dir / CURRENT_LINK / MANIFEST_NAME).read_bytes())
+    return manifest
 
 
 def assert_manifest_describes_its_bytes(release: Path) -> dict[str, Any]:
-    manifest = json.loads((release / MANIFEST_NAME).read_bytes())
+    manifest: dict[str, Any] = json.loads((release / MANIFEST_NAME).read_bytes())
     for info in manifest["categories"].values():
         for key in ("v2", "legacy", "legacy_csv"):
             if key in info:
@@ -97,7 +98,7 @@ def test_keeps_the_last_n_releases_and_never_the_current_one(tmp_path: Path) -> 
         )
         names.append(export_release_publish(export_dir=tmp_path, keep=2).name)
     assert releases(tmp_path) == names[-2:]
-    assert os.readlink(tmp_path / CURRENT_LINK).endswith(names[-1])
+    assert os.readlink(tmp_path / CURRENT_LINK) == f"{RELEASES_DIR}/{names[-1]}"
     # `current` pointing at an old release (an operator rolled back) keeps it alive.
     os.remove(tmp_path / CURRENT_LINK)
     os.symlink(f"{RELEASES_DIR}/{names[-2]}", tmp_path / CURRENT_LINK)

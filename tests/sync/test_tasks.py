@@ -37,7 +37,8 @@ def export_dir(settings: Any, tmp_path: Path) -> Path:
 
 
 def current_manifest(export_dir: Path) -> dict[str, Any]:
-    return json.loads((export_dir / CURRENT_LINK / MANIFEST_NAME).read_bytes())
+    manifest: dict[str, Any] = json.loads((export_dir / CURRENT_LINK / MANIFEST_NAME).read_bytes())
+    return manifest
 
 
 def apply_through_the_queue(name: str) -> None:
