@@ -316,7 +316,8 @@ def export_publish(*, trigger: str, dry_run: bool = False, raise_errors: bool = 
     # Clear the request marker before reading anything: a change committed after this
     # point asks for (and gets) a new run, and one committed before it is in our
     # snapshot, or in that of the run holding the lease (which re-checks when done).
-    _export_request_clear()
+    if not dry_run:
+        _export_request_clear()
     holder = _lease_holder()
     if not sync_lease_acquire(kind=kind, holder=holder):
         return _run_skipped(kind=kind, trigger=trigger, dry_run=dry_run, source=source)
