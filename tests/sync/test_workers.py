@@ -35,8 +35,12 @@ from tests.factories import sd_payload
 
 ACTOR = Actor.system("test")
 SD = "image_generation"
-REDIS_BROKER = "redis://127.0.0.1:6379/10"
-RABBITMQ_BROKER = "amqp://guest:guest@127.0.0.1:5672//"
+# The brokers on this machine (SERVICES.md). Redis: the suite's own database when it has
+# one (queue names are unique per test, so they never meet the cache's keys).
+REDIS_BROKER = (
+    os.environ.get("TEST_CELERY_REDIS_URL") or django_settings.REDIS_URL or "redis://127.0.0.1:6379/10"
+)
+RABBITMQ_BROKER = os.environ.get("TEST_CELERY_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672//")
 
 
 @contextmanager
