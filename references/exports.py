@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import tempfile
 import time
 from collections.abc import Iterable
@@ -189,7 +190,8 @@ def _manifest_revisions(manifest: dict[str, Any] | None) -> dict[str, int] | Non
 def _release_name(revisions: dict[str, int]) -> str:
     # Sortable by time (pruning keeps the newest), and naming the state it holds.
     fingerprint = hashlib.sha256(orjson.dumps(revisions, option=orjson.OPT_SORT_KEYS)).hexdigest()[:12]
-    return f"{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}-{time.time_ns() % 10**9:09d}-{fingerprint}"
+    seconds, nanoseconds = divmod(time.time_ns(), 10**9)
+    return f"{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime(seconds))}-{nanoseconds:09d}-{fingerprint}"
 
 
 def _current_link_switch(export_dir: Path, name: str) -> None:
@@ -209,8 +211,6 @@ def _current_release_name(export_dir: Path) -> str | None:
 
 def export_releases_prune(export_dir: Path, *, keep: int) -> list[str]:
     """Remove all but the newest ``keep`` releases; never the one ``current`` points to."""
-    import shutil
-
     releases = export_dir / RELEASES_DIR
     if not releases.is_dir():
         return []
@@ -235,8 +235,6 @@ def export_release_publish(*, export_dir: Path, keep: int, dry_run: bool = False
     beyond ``keep`` are pruned. With ``dry_run`` the files are rendered into a
     temporary directory and nothing under ``export_dir`` changes.
     """
-    import shutil
-
     published = _manifest_revisions(export_current_manifest(export_dir))
     if published is not None and published == category_revisions():
         return ReleaseResult(_current_release_name(export_dir), False, published, [], [], None)

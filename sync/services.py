@@ -390,7 +390,7 @@ def export_enqueue(*, trigger: str, countdown: float = 0) -> bool:
     """
     from sync.tasks import publish_export
 
-    started = time.monotonic()
+    started, started_at = time.monotonic(), timezone.now()
     try:
         publish_export.apply_async(kwargs={"trigger": trigger}, countdown=countdown)
         return True
@@ -402,13 +402,12 @@ def export_enqueue(*, trigger: str, countdown: float = 0) -> bool:
         logger.exception("could not enqueue an export")
         try:
             _export_request_clear()
-            now = timezone.now()
             SyncRun.objects.create(
                 kind=SyncRun.Kind.EXPORT,
                 trigger=trigger,
                 status=SyncRun.Status.FAILED,
-                started_at=now,
-                finished_at=now,
+                started_at=started_at,
+                finished_at=timezone.now(),
                 duration_ms=int((time.monotonic() - started) * 1000),
                 error=f"could not enqueue sync.publish_export: {type(error).__name__}: {error}",
             )
