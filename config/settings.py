@@ -51,6 +51,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "rest_framework.authtoken",
     "drf_spectacular",
+    "django_celery_beat",
     "references",
     "pending_queue",
     "audit",
@@ -210,6 +211,35 @@ CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_SOFT_TIME_LIMIT = 300
 CELERY_TASK_TIME_LIMIT = 360
 CELERY_RESULT_BACKEND = env.str("CELERY_RESULT_BACKEND", default="") or None
+# A dead or hung broker must cost a web request that enqueues a bounded delay, never a
+# hang: every broker connection has a timeout and publishing retries briefly, then
+# the enqueue is logged and recorded as a failed SyncRun (the change stays committed).
+# Deployments (or test runs) sharing one broker keep apart by queue name.
+CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_TASK_DEFAULT_QUEUE", default="celery")
+CELERY_BROKER_TIMEOUT_SECONDS = env.float("CELERY_BROKER_TIMEOUT_SECONDS", default=3.0)
+CELERY_BROKER_CONNECTION_TIMEOUT = CELERY_BROKER_TIMEOUT_SECONDS
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "socket_timeout": CELERY_BROKER_TIMEOUT_SECONDS,
+    "socket_connect_timeout": CELERY_BROKER_TIMEOUT_SECONDS,
+    "max_retries": 1,
+}
+CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.5}
+CELERY_REDIS_SOCKET_TIMEOUT = CELERY_BROKER_TIMEOUT_SECONDS
+CELERY_REDIS_SOCKET_CONNECT_TIMEOUT = CELERY_BROKER_TIMEOUT_SECONDS
+# A task is acknowledged after it ran, so a worker that dies mid-run leaves it to be
+# redelivered; every task is idempotent, and the lease keeps a kind single-run.
+CELERY_TASK_ACKS_LATE = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# A sync run's lease outlives the hard time limit, so only a crashed run's lease expires.
+SYNC_LEASE_SECONDS = env.int("SYNC_LEASE_SECONDS", default=CELERY_TASK_TIME_LIMIT + 60)
+# After an applied change an export is enqueued this many seconds later; the changes
+# of a burst share one export.
+EXPORT_ON_CHANGE = env.bool("EXPORT_ON_CHANGE", default=True)
+EXPORT_DEBOUNCE_SECONDS = env.float("EXPORT_DEBOUNCE_SECONDS", default=1.0)
+# Published releases kept under EXPORT_DIR/releases (the one `current` points to is never removed).
+EXPORT_KEEP_RELEASES = env.int("EXPORT_KEEP_RELEASES", default=5)
 
 # The AI Horde (identity, usage statistics) and the curation allowlists.
 AI_HORDE_URL = env.str("AI_HORDE_URL", default="https://aihorde.net/api/")

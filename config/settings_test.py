@@ -14,6 +14,9 @@ from config.settings import *  # noqa: F403
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 CELERY_TASK_ALWAYS_EAGER = True
 CELERY_BROKER_URL = ""
+# Eagerly, every record change in the suite would publish an export; the tests of
+# that behaviour turn it on.
+EXPORT_ON_CHANGE = False
 # Keys from parallel or repeated runs never meet in a shared Redis.
 if REDIS_URL:  # noqa: F405
     CACHES["default"]["KEY_PREFIX"] = f"hmr-test-{os.getpid()}"  # noqa: F405

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import tempfile
 import time
 from collections.abc import Iterable
@@ -20,10 +21,9 @@ from typing import Any, Literal
 
 import orjson
 
-from audit.selectors import audit_chain_head_hash
 from horde_model_reference.legacy import CanonicalEntry, canonical_to_legacy_document, render_legacy_json
 from horde_model_reference.meta_consts import CATEGORY_DESCRIPTORS, MODEL_REFERENCE_CATEGORY, v2_filename
-from references.selectors import category_entries, category_state_get
+from references.selectors import RegistrySnapshot, category_entries, category_revisions, registry_snapshot
 
 ExportFormat = Literal["legacy", "v2", "all"]
 MANIFEST_NAME = "manifest.json"
@@ -91,42 +91,33 @@ class ExportResult:
     files: list[str]
 
 
-def reference_export(*, dest: Path, fmt: ExportFormat = "all") -> ExportResult:
-    """Write one file per category (and format) plus ``manifest.json`` into ``dest``.
+def _render_files(fmt: ExportFormat, snapshot: RegistrySnapshot) -> tuple[dict[str, Any], dict[str, bytes]]:
+    """Render every category of the snapshot in memory: the manifest's per-category part
+    and the file contents by relative path.
 
-    Layout: ``v2/<category>.json``, ``legacy/<legacy file>`` (and ``legacy/models.csv``).
-    The manifest records per category the revision, and per file its sha256, size and
-    record count, the generation time and the audit chain's head hash.
+    Everything is rendered before anything is written, so a record that cannot render
+    leaves the previous export (files and manifest) as it was.
     """
     categories: dict[str, Any] = {}
     contents: dict[str, bytes] = {}
     for category in MODEL_REFERENCE_CATEGORY:
         try:
-            categories[category.value] = _category_export(category, fmt, contents)
+            categories[category.value] = _category_render(category, fmt, snapshot, contents)
         except Exception as error:
-            # Rendered in full before anything is written: a record that cannot render
-            # leaves the previous export (files and manifest) as it was.
             raise ExportError(f"cannot render '{category.value}': {error}") from error
-    for relative, content in contents.items():
-        _write_atomic(dest / relative, content)
-    manifest = {
-        "format": fmt,
-        "generated_at": int(time.time()),
-        "audit_head_hash": audit_chain_head_hash(),
-        "categories": categories,
-    }
-    _write_atomic(dest / MANIFEST_NAME, orjson.dumps(manifest, option=orjson.OPT_INDENT_2) + b"\n")
-    return ExportResult(dest=dest, manifest=manifest, files=list(contents))
+    return categories, contents
 
 
-def _category_export(
-    category: MODEL_REFERENCE_CATEGORY, fmt: ExportFormat, contents: dict[str, bytes]
+def _category_render(
+    category: MODEL_REFERENCE_CATEGORY,
+    fmt: ExportFormat,
+    snapshot: RegistrySnapshot,
+    contents: dict[str, bytes],
 ) -> dict[str, Any]:
     """Render one category's files into ``contents``; return its manifest entry."""
     descriptor = CATEGORY_DESCRIPTORS[category]
-    entries = category_entries(category=category)
-    state = category_state_get(category=category)
-    info: dict[str, Any] = {"revision": state.revision, "records": len(entries)}
+    entries = snapshot.entries[category.value]
+    info: dict[str, Any] = {"revision": snapshot.revisions[category.value], "records": len(entries)}
     if fmt in ("v2", "all"):
         document = v2_document_from_entries(category, entries)
         relative = f"v2/{v2_filename(category)}"
@@ -144,3 +135,161 @@ def _category_export(
             contents[relative] = canonical_to_text_csv(entries).encode("utf-8")
             info["legacy_csv"] = _file_entry(relative, contents[relative], len(entries))
     return info
+
+
+def _write_files(dest: Path, contents: dict[str, bytes]) -> list[str]:
+    for relative, content in contents.items():
+        _write_atomic(dest / relative, content)
+    return list(contents)
+
+
+def _manifest_bytes(manifest: dict[str, Any]) -> bytes:
+    return orjson.dumps(manifest, option=orjson.OPT_INDENT_2) + b"\n"
+
+
+def reference_export(*, dest: Path, fmt: ExportFormat = "all") -> ExportResult:
+    """Write one file per category (and format) plus ``manifest.json`` into ``dest``.
+
+    Layout: ``v2/<category>.json``, ``legacy/<legacy file>`` (and ``legacy/models.csv``).
+    The manifest records per category the revision, and per file its sha256, size and
+    record count, the generation time and the audit chain's head hash. Every category
+    is read from one snapshot, so the revisions describe exactly the bytes written.
+    """
+    snapshot = registry_snapshot()
+    categories, contents = _render_files(fmt, snapshot)
+    files = _write_files(dest, contents)
+    manifest = {
+        "format": fmt,
+        "generated_at": int(time.time()),
+        "audit_head_hash": snapshot.audit_head_hash,
+        "categories": categories,
+    }
+    _write_atomic(dest / MANIFEST_NAME, _manifest_bytes(manifest))
+    return ExportResult(dest=dest, manifest=manifest, files=files)
+
+
+# Published releases: EXPORT_DIR/releases/<name>/ are complete, never modified exports;
+# EXPORT_DIR/current is a symlink to the newest. A reader that resolves `current`
+# always lands in a finished directory, and the switch is one rename.
+RELEASES_DIR = "releases"
+CURRENT_LINK = "current"
+_BUILDING_PREFIX = ".building-"
+# A build directory left by a crashed run is removed once it is this old.
+_STALE_BUILD_SECONDS = 3600
+
+
+@dataclass(frozen=True)
+class ReleaseResult:
+    """What a publish did: ``created`` is False when nothing changed since ``name``."""
+
+    name: str | None
+    created: bool
+    revisions: dict[str, int]
+    files: list[str]
+    pruned: list[str]
+    manifest: dict[str, Any] | None
+
+
+def export_current_manifest(export_dir: Path) -> dict[str, Any] | None:
+    """The manifest of the release ``current`` points to; None when there is none (or unreadable)."""
+    try:
+        loaded = orjson.loads((export_dir / CURRENT_LINK / MANIFEST_NAME).read_bytes())
+    except (OSError, orjson.JSONDecodeError):
+        return None
+    return loaded if isinstance(loaded, dict) else None
+
+
+def _manifest_revisions(manifest: dict[str, Any] | None) -> dict[str, int] | None:
+    if manifest is None or manifest.get("format") != "all":
+        return None
+    categories = manifest.get("categories")
+    if not isinstance(categories, dict):
+        return None
+    return {
+        name: info["revision"]
+        for name, info in categories.items()
+        if isinstance(info, dict) and isinstance(info.get("revision"), int)
+    }
+
+
+def _release_name(revisions: dict[str, int]) -> str:
+    # Sortable by time (pruning keeps the newest), and naming the state it holds.
+    fingerprint = hashlib.sha256(orjson.dumps(revisions, option=orjson.OPT_SORT_KEYS)).hexdigest()[:12]
+    seconds, nanoseconds = divmod(time.time_ns(), 10**9)
+    return f"{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime(seconds))}-{nanoseconds:09d}-{fingerprint}"
+
+
+def _current_link_switch(export_dir: Path, name: str) -> None:
+    temporary = export_dir / f".{CURRENT_LINK}-{os.getpid()}-{time.time_ns()}"
+    os.symlink(f"{RELEASES_DIR}/{name}", temporary)
+    try:
+        os.replace(temporary, export_dir / CURRENT_LINK)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
+
+
+def _current_release_name(export_dir: Path) -> str | None:
+    link = export_dir / CURRENT_LINK
+    return Path(os.readlink(link)).name if link.is_symlink() else None
+
+
+def export_releases_prune(export_dir: Path, *, keep: int) -> list[str]:
+    """Remove all but the newest ``keep`` releases; never the one ``current`` points to."""
+    releases = export_dir / RELEASES_DIR
+    if not releases.is_dir():
+        return []
+    current = _current_release_name(export_dir)
+    names = sorted(
+        (p.name for p in releases.iterdir() if p.is_dir() and not p.name.startswith(".")), reverse=True
+    )
+    doomed = [name for name in names[max(keep, 1) :] if name != current]
+    for name in doomed:
+        shutil.rmtree(releases / name, ignore_errors=True)
+    for build in releases.glob(f"{_BUILDING_PREFIX}*"):
+        if time.time() - build.stat().st_mtime > _STALE_BUILD_SECONDS:
+            shutil.rmtree(build, ignore_errors=True)
+    return doomed
+
+
+def export_release_publish(*, export_dir: Path, keep: int, dry_run: bool = False) -> ReleaseResult:
+    """Publish the registry as a new release under ``export_dir``, unless nothing changed.
+
+    The snapshot is rendered into a hidden build directory, renamed into
+    ``releases/`` whole, and only then is ``current`` switched to it; old releases
+    beyond ``keep`` are pruned. With ``dry_run`` the files are rendered into a
+    temporary directory and nothing under ``export_dir`` changes.
+    """
+    published = _manifest_revisions(export_current_manifest(export_dir))
+    if published is not None and published == category_revisions():
+        return ReleaseResult(_current_release_name(export_dir), False, published, [], [], None)
+    snapshot = registry_snapshot()
+    if published == snapshot.revisions:
+        return ReleaseResult(_current_release_name(export_dir), False, published, [], [], None)
+    releases = export_dir / RELEASES_DIR
+    name = _release_name(snapshot.revisions)
+    if not dry_run:
+        releases.mkdir(parents=True, exist_ok=True)
+    # Built beside its final place (same filesystem), so the rename below is atomic.
+    build = Path(tempfile.mkdtemp(dir=None if dry_run else releases, prefix=_BUILDING_PREFIX))
+    try:
+        categories, contents = _render_files("all", snapshot)
+        files = _write_files(build, contents)
+        manifest = {
+            "format": "all",
+            "release": name,
+            "generated_at": int(time.time()),
+            "audit_head_hash": snapshot.audit_head_hash,
+            "categories": categories,
+        }
+        _write_atomic(build / MANIFEST_NAME, _manifest_bytes(manifest))
+        if dry_run:
+            return ReleaseResult(name, False, snapshot.revisions, files, [], manifest)
+        build.chmod(0o755)
+        os.rename(build, releases / name)
+    finally:
+        if build.exists():
+            shutil.rmtree(build, ignore_errors=True)
+    _current_link_switch(export_dir, name)
+    pruned = export_releases_prune(export_dir, keep=keep)
+    return ReleaseResult(name, True, snapshot.revisions, files, pruned, manifest)

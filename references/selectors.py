@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import QuerySet
 
+from audit.selectors import audit_chain_head_hash
 from horde_model_reference.legacy.types import CanonicalEntry
+from horde_model_reference.meta_consts import MODEL_REFERENCE_CATEGORY
 from references.models import CategoryState, ModelRecord
 
 if TYPE_CHECKING:
@@ -45,6 +50,52 @@ def category_entries_at(*, category: str) -> tuple[CategoryPointer, list[Canonic
         state = category_state_find(category=category)
         entries = category_entries(category=category)
     return category_pointer_from_state(state), entries
+
+
+@dataclass(frozen=True)
+class RegistrySnapshot:
+    """Every category at one moment: revisions, records and the audit chain's head."""
+
+    revisions: dict[str, int]
+    entries: dict[str, list[CanonicalEntry]]
+    audit_head_hash: str
+
+
+@contextmanager
+def _one_snapshot() -> Iterator[None]:
+    """A transaction in which every read sees the same committed state.
+
+    PostgreSQL's default READ COMMITTED takes a new snapshot per statement, so a
+    change committed between two categories' reads would leak into the second one:
+    REPEATABLE READ fixes the snapshot at the first read. It can only be set as a
+    transaction's first statement; inside an outer transaction (tests, callers that
+    already hold one) the outer transaction decides. SQLite's single transaction
+    already reads one state (writers cannot commit under a reader).
+    """
+    outermost = not connection.in_atomic_block
+    with transaction.atomic():
+        if outermost and connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        yield
+
+
+def registry_snapshot() -> RegistrySnapshot:
+    """All categories read at one revision in one transaction, for a consistent export."""
+    with _one_snapshot():
+        states = category_states()
+        revisions = {
+            c.value: states[c.value].revision if c.value in states else 0 for c in MODEL_REFERENCE_CATEGORY
+        }
+        entries = {c.value: category_entries(category=c.value) for c in MODEL_REFERENCE_CATEGORY}
+        head = audit_chain_head_hash()
+    return RegistrySnapshot(revisions=revisions, entries=entries, audit_head_hash=head)
+
+
+def category_revisions() -> dict[str, int]:
+    """Each category's current revision (0 when it never changed)."""
+    states = dict(CategoryState.objects.values_list("category", "revision"))
+    return {c.value: int(states.get(c.value, 0)) for c in MODEL_REFERENCE_CATEGORY}
 
 
 def category_state_find(*, category: str) -> CategoryState | None:

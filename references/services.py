@@ -7,6 +7,7 @@ The two callers are the pending queue's apply and the importer.
 
 from __future__ import annotations
 
+import logging
 import math
 import unicodedata
 import uuid
@@ -28,6 +29,8 @@ from horde_model_reference.meta_consts import CATEGORY_DESCRIPTORS, MODEL_REFERE
 from horde_model_reference.model_reference_records import record_to_payload, validate_payload
 from references.document_cache import category_pointer_from_state, category_pointer_publish
 from references.models import NAME_MAX_LENGTH, CategoryState, ModelRecord, VersionSequence
+
+logger = logging.getLogger(__name__)
 
 #: Share of a category an import may delete without ``allow_mass_delete``.
 MASS_DELETE_THRESHOLD = 0.20
@@ -181,6 +184,28 @@ def _versions_allocate(count: int) -> list[int]:
     return list(range(first, first + count))
 
 
+# Called after the commit of every transaction that changed records (the pending queue's
+# apply, the importer, direct service calls), once per category it changed. Other apps register here rather
+# than being imported by references, so reacting to a change (the sync app publishes
+# an export) adds no import arrow from references or pending_queue to them.
+_records_committed_hooks: list[Callable[[], None]] = []
+
+
+def records_committed_hook_register(hook: Callable[[], None]) -> None:
+    """Call ``hook()`` after each commit that changed records (registering twice is harmless)."""
+    if hook not in _records_committed_hooks:
+        _records_committed_hooks.append(hook)
+
+
+def _records_committed() -> None:
+    for hook in list(_records_committed_hooks):
+        try:
+            hook()
+        except Exception:
+            # The change is committed; a failing reaction must not turn it into an error.
+            logger.exception("a records-committed hook failed")
+
+
 def _category_state_bump(
     category: str,
     *,
@@ -207,6 +232,7 @@ def _category_state_bump(
     state.save()
     pointer = category_pointer_from_state(state)
     transaction.on_commit(lambda: category_pointer_publish(category, pointer))
+    transaction.on_commit(_records_committed)
     return state
 
 

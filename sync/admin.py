@@ -4,31 +4,67 @@ from __future__ import annotations
 
 import json
 
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
 from common.admin import ReadOnlyAdmin
 from sync.models import SyncRun
+from sync.services import export_enqueue
+
+# The kinds an admin can start now, and the service that enqueues each.
+RUNNABLE_KINDS = {SyncRun.Kind.EXPORT: export_enqueue}
 
 
 @admin.register(SyncRun)
 class SyncRunAdmin(ReadOnlyAdmin):
-    list_display = ("started_at", "kind", "status", "source", "dry_run", "finished_at")
-    list_filter = ("kind", "status", "dry_run")
-    search_fields = ("source",)
+    list_display = ("started_at", "kind", "trigger", "status", "duration", "dry_run", "error_short")
+    list_filter = ("kind", "status", "trigger", "dry_run")
+    search_fields = ("source", "error")
     date_hierarchy = "started_at"
+    actions = ("run_now",)
     fields = (
         "kind",
+        "trigger",
         "status",
         "source",
         "dry_run",
         "started_at",
         "finished_at",
+        "duration",
+        "error",
         "counts_pretty",
         "log_pretty",
     )
     readonly_fields = fields
+
+    def has_run_permission(self, request: HttpRequest) -> bool:
+        # Starting a run creates SyncRun rows: the model's add permission stands for it.
+        return request.user.has_perm("sync.add_syncrun")
+
+    @admin.action(description="Run this kind now (export)", permissions=["run"])
+    def run_now(self, request: HttpRequest, queryset: QuerySet[SyncRun]) -> None:
+        kinds = set(queryset.values_list("kind", flat=True))
+        for kind in sorted(kinds):
+            enqueue = RUNNABLE_KINDS.get(SyncRun.Kind(kind))
+            if enqueue is None:
+                self.message_user(request, f"{kind} runs cannot be started from here.", messages.WARNING)
+            elif enqueue(trigger=SyncRun.Trigger.ADMIN):
+                self.message_user(request, f"{kind}: a run was started; it appears in this list.")
+            else:
+                self.message_user(
+                    request, f"{kind}: the run could not be started (see the newest run).", messages.ERROR
+                )
+
+    @admin.display(description="duration", ordering="duration_ms")
+    def duration(self, obj: SyncRun) -> str:
+        return "" if obj.duration_ms is None else f"{obj.duration_ms / 1000:.2f} s"
+
+    @admin.display(description="error")
+    def error_short(self, obj: SyncRun) -> str:
+        return obj.error if len(obj.error) <= 80 else f"{obj.error[:79]}…"
 
     @admin.display(description="counts")
     def counts_pretty(self, obj: SyncRun) -> SafeString:

@@ -4,3 +4,11 @@ from django.apps import AppConfig
 class SyncConfig(AppConfig):
     name = "sync"
     verbose_name = "Sync and import"
+
+    def ready(self) -> None:
+        from references.services import records_committed_hook_register
+        from sync.services import records_committed
+
+        # references cannot import sync (pending_queue → references → sync would close
+        # a cycle once sync queues proposals), so sync subscribes to committed changes.
+        records_committed_hook_register(records_committed)

@@ -1,4 +1,4 @@
-"""Outcomes of imports and sync runs, visible in the admin."""
+"""Outcomes of imports and sync runs, visible in the admin, and the per-kind leases."""
 
 from __future__ import annotations
 
@@ -16,24 +16,64 @@ class SyncRun(models.Model):
         SUCCEEDED = "succeeded", "Succeeded"
         PARTIAL = "partial", "Succeeded with invalid records"
         FAILED = "failed", "Failed"
+        # Another run of the same kind held the lease: recorded, never doubled.
+        SKIPPED = "skipped", "Skipped (already running)"
+
+    class Trigger(models.TextChoices):
+        BEAT = "beat", "Schedule (beat)"
+        ADMIN = "admin", "Admin"
+        COMMAND = "command", "Command"
+        ON_COMMIT = "on_commit", "After a change"
 
     kind = models.CharField(max_length=32, choices=Kind.choices)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.RUNNING)
+    trigger = models.CharField(max_length=16, choices=Trigger.choices, default=Trigger.COMMAND)
     source = models.CharField(max_length=1000, blank=True)
     dry_run = models.BooleanField(default=False)
     started_at = models.DateTimeField()
     finished_at = models.DateTimeField(null=True, blank=True)
+    duration_ms = models.PositiveIntegerField(null=True, blank=True)
     counts = models.JSONField(default=dict)
     log = models.TextField(blank=True)
+    error = models.TextField(blank=True)
 
     class Meta:
         ordering = ("-started_at",)
         constraints = [
             models.CheckConstraint(
-                condition=models.Q(status__in=["running", "succeeded", "partial", "failed"]),
+                condition=models.Q(status__in=["running", "succeeded", "partial", "failed", "skipped"]),
                 name="syncrun_status_valid",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(trigger__in=["beat", "admin", "command", "on_commit"]),
+                name="syncrun_trigger_valid",
             ),
         ]
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.started_at:%Y-%m-%d %H:%M} ({self.status})"
+
+    def summary(self) -> str:
+        """One line for the command's output and the task's result."""
+        took = f" in {self.duration_ms} ms" if self.duration_ms is not None else ""
+        dry = " (dry run)" if self.dry_run else ""
+        line = f"{self.kind} run {self.pk} ({self.trigger}){dry}: {self.status}{took}"
+        return f"{line}: {self.error}" if self.error else line
+
+
+class SyncLease(models.Model):
+    """One row per run kind: who runs it now, until when, and whether a run is wanted.
+
+    The lease is a row, not a Redis lock or a process lock, so it survives a worker
+    crash: an expired lease is simply taken over by the next run.
+    """
+
+    kind = models.CharField(max_length=32, primary_key=True, choices=SyncRun.Kind.choices)
+    holder = models.CharField(max_length=64, blank=True)
+    expires_at = models.DateTimeField()
+    # Set when a change asks for a run and one is enqueued; cleared when a run starts,
+    # so a burst of changes enqueues one task (see sync.services.export_request).
+    requested_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.kind} lease ({self.holder or 'free'})"
