@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
-from django.core.exceptions import RequestDataTooBig
+from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent
 from django.http import HttpRequest, JsonResponse
 from rest_framework import exceptions
 from rest_framework.response import Response
@@ -59,6 +59,16 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
 
 def _is_api_path(request: HttpRequest) -> bool:
     return request.path.startswith(("/api/", "/model_references/"))
+
+
+def json_bad_request(request: HttpRequest, exception: Exception | None = None) -> Any:
+    """Django's own 400s (too many query or form fields) in the established shape on API paths."""
+    if _is_api_path(request):
+        reason = f"Bad Request: {exception}" if isinstance(exception, TooManyFieldsSent) else "Bad Request"
+        return JsonResponse({"detail": reason}, status=400)
+    from django.views.defaults import bad_request
+
+    return bad_request(request, exception or Exception("bad request"))
 
 
 def json_not_found(request: HttpRequest, exception: Exception | None = None) -> Any:

@@ -87,6 +87,9 @@ def document_common_answers(
             if has_body:
                 for code, description in BODY_ANSWERS.items():
                     responses.setdefault(code, _error_answer(description))
+            if any(parameter.get("in") == "query" for parameter in operation.get("parameters", ())):
+                # Django refuses more than DATA_UPLOAD_MAX_NUMBER_FIELDS query parameters.
+                responses.setdefault("400", _error_answer("Too many query parameters."))
             if has_body or operation.get("parameters"):
                 responses.setdefault(
                     "422",

@@ -39,5 +39,6 @@ urlpatterns = [
     path("", include((api_patterns, "api"), namespace="api-unprefixed")),
 ]
 
+handler400 = "common.api.json_bad_request"
 handler404 = "common.api.json_not_found"
 handler500 = "common.api.json_server_error"

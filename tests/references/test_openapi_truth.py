@@ -206,3 +206,19 @@ def test_every_operation_documents_503_with_retry_after(openapi: dict[str, Any])
             unavailable = operation["responses"].get("503")
             assert unavailable is not None, f"{method.upper()} {path}"
             assert "Retry-After" in unavailable.get("headers", {}), f"{method.upper()} {path}"
+
+
+def test_too_many_query_parameters_is_a_documented_json_400(
+    client: Client, openapi: dict[str, Any], horde: Any
+) -> None:
+    # Django's own refusal (DATA_UPLOAD_MAX_NUMBER_FIELDS) used to be an HTML page.
+    query = "&".join(f"tags_any={n}" for n in range(1100))
+    search = client.get(f"{V2}/search?{query}")
+    assert search.status_code == 400 and "Bad Request" in search.json()["detail"]
+    assert_documented(openapi, "/api/model_references/v2/search", "get", search)
+    diffs = client.get(
+        f"{QUEUE}/diffs?" + "&".join(f"change_ids={n}" for n in range(1, 1100)),
+        headers={"apikey": "reader-key"},
+    )
+    assert diffs.status_code == 400
+    assert_documented(openapi, "/api/model_references/v2/pending_queue/diffs", "get", diffs)
