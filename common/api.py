@@ -9,7 +9,7 @@ import sys
 from typing import Any
 
 from django.conf import settings
-from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
+from django.core.exceptions import RequestDataTooBig, SuspiciousOperation, TooManyFieldsSent
 from django.http import HttpRequest, JsonResponse
 from rest_framework import exceptions
 from rest_framework.response import Response
@@ -72,21 +72,22 @@ def _is_api_path(request: HttpRequest) -> bool:
     return request.path.startswith(("/api/", "/model_references/"))
 
 
+def json_bad_request(request: HttpRequest, exception: Exception | None = None) -> Any:
+    """Django's own 400s (too many query or form fields) in the established shape on API paths."""
+    if _is_api_path(request):
+        reason = f"Bad Request: {exception}" if isinstance(exception, TooManyFieldsSent) else "Bad Request"
+        return JsonResponse({"detail": reason}, status=400)
+    from django.views.defaults import bad_request
+
+    return bad_request(request, exception or Exception("bad request"))
+
+
 def json_not_found(request: HttpRequest, exception: Exception | None = None) -> Any:
     if _is_api_path(request):
         return JsonResponse({"detail": "Not Found"}, status=404)
     from django.views.defaults import page_not_found
 
     return page_not_found(request, exception or Exception("not found"))
-
-
-def json_bad_request(request: HttpRequest, exception: Exception | None = None) -> Any:
-    """Django's 400 (a ``SuspiciousOperation`` outside DRF's handler) as JSON on API paths."""
-    if _is_api_path(request):
-        return JsonResponse({"detail": "Bad Request"}, status=400)
-    from django.views.defaults import bad_request
-
-    return bad_request(request, exception or Exception("bad request"))
 
 
 def json_server_error(request: HttpRequest) -> Any:

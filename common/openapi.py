@@ -21,24 +21,105 @@ ERROR_RESPONSE = OpenApiResponse(
     response=inline_serializer("ErrorDetail", {"detail": serializers.CharField()}),
     description="An error; `detail` says what went wrong.",
 )
-VALIDATION_RESPONSE = OpenApiResponse(
-    response=inline_serializer(
-        "ValidationErrorDetail",
-        {
-            "detail": serializers.ListField(
-                child=inline_serializer(
-                    "ValidationErrorItem",
-                    {
-                        "loc": serializers.ListField(child=serializers.CharField()),
-                        "msg": serializers.CharField(),
-                        "type": serializers.CharField(),
-                    },
-                )
-            )
+COMPONENTS = "#/components/schemas/"
+
+#: 422 bodies: the validation list, or a plain string where a route states one problem (an
+#: unknown category on v1, a record the converters refuse). ``loc`` holds names and, inside
+#: bodies, list indexes.
+VALIDATION_COMPONENTS: dict[str, dict[str, Any]] = {
+    "ValidationErrorItem": {
+        "type": "object",
+        "properties": {
+            "loc": {"type": "array", "items": {"anyOf": [{"type": "string"}, {"type": "integer"}]}},
+            "msg": {"type": "string"},
+            "type": {"type": "string"},
         },
-    ),
+        "required": ["loc", "msg", "type"],
+    },
+    "ValidationErrorDetail": {
+        "type": "object",
+        "properties": {
+            "detail": {
+                "oneOf": [
+                    {"type": "array", "items": {"$ref": COMPONENTS + "ValidationErrorItem"}},
+                    {"type": "string"},
+                ]
+            }
+        },
+        "required": ["detail"],
+    },
+}
+VALIDATION_RESPONSE = OpenApiResponse(
+    response={"$ref": COMPONENTS + "ValidationErrorDetail"},
     description="Invalid input: a list of `{loc, msg, type}`, or a string `detail`.",
 )
+ERROR_REF = {"$ref": COMPONENTS + "ErrorDetail"}
+RETRY_AFTER = {
+    "Retry-After": {"description": "Seconds after which to try again.", "schema": {"type": "integer"}}
+}
+HTTP_METHODS = ("get", "put", "post", "delete", "patch", "head", "options", "trace")
+#: Answers any route with a request body can give before its view runs.
+BODY_ANSWERS = {
+    "411": "A chunked body without a length where the server needs one.",
+    "413": "The request body is over the size limit.",
+    "415": "The body is not `application/json`.",
+}
+
+
+def document_common_answers(
+    result: dict[str, Any], generator: Any, request: Any, public: bool
+) -> dict[str, Any]:
+    """Postprocessing hook: the answers every route can give, documented on every route.
+
+    Any route may meet an unavailable database (or AI Horde, for keys): 503 with
+    Retry-After. Any body may be refused by size, length or media type; any parameter or
+    body may be refused as invalid (422). Listing these per view would drift.
+    """
+    schemas = result.setdefault("components", {}).setdefault("schemas", {})
+    schemas.update(VALIDATION_COMPONENTS)
+    schemas.setdefault("ErrorDetail", {"type": "object", "properties": {"detail": {"type": "string"}}})
+    for item in result.get("paths", {}).values():
+        for method, operation in item.items():
+            if method not in HTTP_METHODS:
+                continue
+            responses = operation.setdefault("responses", {})
+            has_body = "requestBody" in operation
+            if has_body:
+                for code, description in BODY_ANSWERS.items():
+                    responses.setdefault(code, _error_answer(description))
+            if any(parameter.get("in") == "query" for parameter in operation.get("parameters", ())):
+                # Django refuses more than DATA_UPLOAD_MAX_NUMBER_FIELDS query parameters.
+                responses.setdefault("400", _error_answer("Too many query parameters."))
+            if has_body or operation.get("parameters"):
+                responses.setdefault(
+                    "422",
+                    {
+                        "description": "Invalid input.",
+                        "content": {"application/json": {"schema": VALIDATION_RESPONSE.response}},
+                    },
+                )
+            unavailable = responses.setdefault("503", _error_answer("A dependency is unavailable."))
+            unavailable.setdefault("headers", {}).update(RETRY_AFTER)
+    _any_or_null_once(result)
+    return result
+
+
+def _error_answer(description: str) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": ERROR_REF}}}
+
+
+def _any_or_null_once(node: Any) -> None:
+    # drf-spectacular documents a nullable JSONField as oneOf [{}, null]: null matches both
+    # branches, so the one value it was meant to allow is refused. Any value already
+    # includes null.
+    if isinstance(node, dict):
+        if node.get("oneOf") == [{}, {"type": "null"}]:
+            del node["oneOf"]
+        for value in node.values():
+            _any_or_null_once(value)
+    elif isinstance(node, list):
+        for value in node:
+            _any_or_null_once(value)
 
 
 # --- v2 record schemas ----------------------------------------------------------------------------
@@ -46,8 +127,6 @@ VALIDATION_RESPONSE = OpenApiResponse(
 # The record contract is the client package's pydantic models; their JSON Schemas
 # (2020-12, hence OpenAPI 3.1) become components, so the documented v2 bodies are
 # exactly what the server validates and clients parse.
-
-COMPONENTS = "#/components/schemas/"
 
 
 @lru_cache(maxsize=1)

@@ -183,7 +183,13 @@ SPECTACULAR_SETTINGS = {
     ),
     "VERSION": "2.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
-    "SERVERS": [{"url": "/api"}],
+    # The documented paths already begin with /api; a server of "/api" would make every
+    # documented URL /api/api/... (Swagger's "Try it out" and generated clients).
+    "SERVERS": [{"url": "/"}],
+    # The schema and its pages are public and must load even with a bad or throttled
+    # apikey header: no authentication (so the header is never looked at), no throttle.
+    "SERVE_AUTHENTICATION": [],
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
     "SCHEMA_PATH_PREFIX": r"/api/model_references",
     "COMPONENT_SPLIT_REQUEST": True,
     # 3.1: the v2 record schemas come from pydantic as JSON Schema 2020-12.
@@ -192,6 +198,7 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "common.openapi.add_record_schemas",
+        "common.openapi.document_common_answers",
     ],
     # One name per shared choice set (proposal statuses, categories) across the queue routes.
     "ENUM_NAME_OVERRIDES": {

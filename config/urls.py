@@ -31,6 +31,10 @@ urlpatterns = [
     path("api/openapi.json", SpectacularJSONAPIView.as_view(), name="openapi-schema"),
     path("api/docs", SpectacularSwaggerView.as_view(url_name="openapi-schema"), name="swagger-ui"),
     path("api/redoc", SpectacularRedocView.as_view(url_name="openapi-schema"), name="redoc"),
+    # Like every other route, the schema and its pages also answer without the prefix.
+    path("openapi.json", SpectacularJSONAPIView.as_view(), name="openapi-schema-unprefixed"),
+    path("docs", SpectacularSwaggerView.as_view(url_name="openapi-schema"), name="swagger-ui-unprefixed"),
+    path("redoc", SpectacularRedocView.as_view(url_name="openapi-schema"), name="redoc-unprefixed"),
     path("api/", include((api_patterns, "api"), namespace="api")),
     path("", include((api_patterns, "api"), namespace="api-unprefixed")),
 ]

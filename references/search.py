@@ -392,12 +392,12 @@ def search_all(records: Sequence[tuple[str, str, dict[str, Any]]], params: Searc
     """Filter, sort and page records of every category (``/v2/search``).
 
     ``records`` are ``(category, name, payload)`` in category order, then
-    stored order. Records are treated as the generic record: ``nsfw`` keeps only
-    records whose type has an ``nsfw`` field with that value, records of types
-    without ``tags`` count as untagged, and ``sort_by`` accepts only the generic
-    fields (a field a compact payload leaves out sorts as its category's
-    default). ``baseline``, ``inpainting`` and the text-only filters are not
-    part of this route and are ignored.
+    stored order. Records are treated as the generic record: ``nsfw``,
+    ``baseline`` and ``inpainting`` keep only records whose type has that field
+    with that value, records of types without ``tags`` count as untagged, and
+    ``sort_by`` accepts only the generic fields (a field a compact payload leaves
+    out sorts as its category's default). The text-only filters are not part of
+    this route (the view refuses them with 422).
     """
     _check_paging(params)
     path = None
@@ -408,9 +408,15 @@ def search_all(records: Sequence[tuple[str, str, dict[str, Any]]], params: Searc
             spec=_type_spec(GenericModelRecord),
         )
 
-    predicates: list[_Predicate] = []
-    if params.nsfw is not None:
-        predicates.append(_field_equals("nsfw", params.nsfw))
+    predicates: list[_Predicate] = [
+        _field_equals(field_name, wanted)
+        for field_name, wanted in (
+            ("nsfw", params.nsfw),
+            ("baseline", params.baseline),
+            ("inpainting", params.inpainting),
+        )
+        if wanted is not None
+    ]
     predicates.extend(_tag_predicates(params))
     name_check = _name_predicate(params)
     if name_check is not None:

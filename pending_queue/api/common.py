@@ -273,10 +273,10 @@ class PendingChangeRecordSerializer(serializers.Serializer[Any]):
     base_version = serializers.IntegerField(required=False, allow_null=True)
     applied_version = serializers.IntegerField(required=False, allow_null=True)
     superseded_by = serializers.IntegerField(required=False, allow_null=True)
-    requester = ActorSerializer(required=False)
-    approver = ActorSerializer(required=False)
-    rejecter = ActorSerializer(required=False)
-    applier = ActorSerializer(required=False)
+    requester = ActorSerializer(required=False, allow_null=True)
+    approver = ActorSerializer(required=False, allow_null=True)
+    rejecter = ActorSerializer(required=False, allow_null=True)
+    applier = ActorSerializer(required=False, allow_null=True)
 
 
 ERROR = ERROR_RESPONSE

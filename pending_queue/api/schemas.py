@@ -157,8 +157,17 @@ APPLY_RESULT = inline_serializer(
     },
 )
 APPLY_FAILED = OpenApiResponse(
-    APPLY_RESULT,
-    description="An apply failed: the changes before it stay applied; the body says which failed.",
+    # A precondition (unknown id or batch, wrong state) answers before anything is applied.
+    {
+        "oneOf": [
+            {"$ref": "#/components/schemas/ApplyPendingChangesResponse"},
+            {"$ref": "#/components/schemas/ErrorDetail"},
+        ]
+    },
+    description=(
+        "An apply failed: the changes before it stay applied and the body says which failed; "
+        "or a precondition failed before anything was applied (`{detail}`)."
+    ),
 )
 PURGE_RESULT = inline_serializer(
     "PurgePendingChangesResponse",

@@ -24,6 +24,8 @@ CATEGORY_LISTS: dict[str, bytes] = {
     "v2": orjson.dumps([c.value for c in MODEL_REFERENCE_CATEGORY if c not in CATEGORIES_MANAGED_ELSEWHERE]),
 }
 
+CATEGORY_LIST_SCHEMA = {"type": "array", "items": {"type": "string", "enum": CATEGORY_VALUES}}
+
 NOT_MODIFIED_RESPONSE = OpenApiResponse(description="Not modified: the If-None-Match ETag is current.")
 
 

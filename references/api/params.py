@@ -76,9 +76,32 @@ def _int(query: QueryDict, name: str, default: int, low: int, high: int | None, 
     return number
 
 
+#: The filters both search routes apply; the text-only ones exist on ``/v2/{category}/search`` only.
+SEARCH_QUERY_NAMES = frozenset(
+    {"nsfw", "baseline", "inpainting", "tags_any", "tags_all", "tags_none", "name_contains"}
+    | {"sort_by", "sort_desc", "limit", "offset"}
+)
+CATEGORY_SEARCH_QUERY_NAMES = SEARCH_QUERY_NAMES | {
+    "backend",
+    "exclude_backend_variations",
+    "quantized",
+    "source",
+}
+
+
 def search_params_from_query(query: QueryDict, *, per_category: bool) -> SearchParams:
-    """Typed search parameters, or 422 listing every bad parameter at once."""
+    """Typed search parameters, or 422 listing every bad parameter at once.
+
+    A parameter the route does not apply is refused (422), not ignored: a misspelt or
+    misplaced filter must not silently answer the unfiltered result.
+    """
     errors = QueryErrors()
+    known = CATEGORY_SEARCH_QUERY_NAMES if per_category else SEARCH_QUERY_NAMES
+    for name in query:
+        if name not in known:
+            errors.add(
+                name, f"Unknown query parameter. Valid: {sorted(known)}", "extra_forbidden", query[name]
+            )
     source: str | None = None
     params: dict[str, Any] = {
         "nsfw": _bool(query, "nsfw", errors),
@@ -86,14 +109,14 @@ def search_params_from_query(query: QueryDict, *, per_category: bool) -> SearchP
         "tags_all": _texts(query, "tags_all", errors),
         "tags_none": _texts(query, "tags_none", errors),
         "name_contains": _text(query, "name_contains", errors),
+        "baseline": _text(query, "baseline", errors),
+        "inpainting": _bool(query, "inpainting", errors),
         "sort_by": _text(query, "sort_by", errors),
         "sort_desc": bool(_bool(query, "sort_desc", errors)),
         "limit": _int(query, "limit", 50, 1, MAX_LIMIT, errors),
         "offset": _int(query, "offset", 0, 0, MAX_OFFSET, errors),
     }
     if per_category:
-        params["baseline"] = _text(query, "baseline", errors)
-        params["inpainting"] = _bool(query, "inpainting", errors)
         params["backend"] = _text(query, "backend", errors)
         params["exclude_backend_variations"] = bool(_bool(query, "exclude_backend_variations", errors))
         params["quantized"] = _bool(query, "quantized", errors)

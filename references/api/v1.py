@@ -27,6 +27,7 @@ from horde_model_reference.meta_consts import (
 )
 from pending_queue.api.writes import V1CategoryWrites, V1ModelWriteView
 from references.api.common import (
+    CATEGORY_LIST_SCHEMA,
     CATEGORY_LISTS,
     CATEGORY_VALUES,
     NOT_MODIFIED_RESPONSE,
@@ -94,7 +95,11 @@ class V1InfoView(ReadView):
 
 
 class V1ModelCategoriesView(ReadView):
-    @extend_schema(operation_id="v1_model_categories", responses={200: OpenApiTypes.OBJECT}, tags=["v1"])
+    @extend_schema(
+        operation_id="v1_model_categories",
+        responses={200: CATEGORY_LIST_SCHEMA, 304: NOT_MODIFIED_RESPONSE},
+        tags=["v1"],
+    )
     def get(self, request: Request) -> HttpResponse:
         return static_answer(request.META, "v1-categories", CATEGORY_LISTS["v1"]).as_response()
 

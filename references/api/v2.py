@@ -24,6 +24,7 @@ from common.openapi import (
 from pending_queue.api.queue import MyRolesView, PendingModelsView
 from pending_queue.api.writes import V2AddView, V2CategoryWrites, V2ModelWrites
 from references.api.common import (
+    CATEGORY_LIST_SCHEMA,
     CATEGORY_LISTS,
     CATEGORY_VALUES,
     NOT_MODIFIED_RESPONSE,
@@ -101,7 +102,11 @@ class V2InfoView(ReadView):
 
 
 class V2ModelCategoriesView(ReadView):
-    @extend_schema(operation_id="v2_model_categories", responses={200: OpenApiTypes.OBJECT}, tags=["v2"])
+    @extend_schema(
+        operation_id="v2_model_categories",
+        responses={200: CATEGORY_LIST_SCHEMA, 304: NOT_MODIFIED_RESPONSE},
+        tags=["v2"],
+    )
     def get(self, request: Request) -> HttpResponse:
         return static_answer(request.META, "v2-categories", CATEGORY_LISTS["v2"]).as_response()
 
@@ -173,11 +178,12 @@ SEARCH_PARAMETERS = [
     OpenApiParameter("limit", OpenApiTypes.INT, description="1-500, default 50"),
     OpenApiParameter("offset", OpenApiTypes.INT, description=">= 0, default 0"),
 ]
+TEXT_ONLY = "text_generation only; other categories ignore it."
 CATEGORY_SEARCH_PARAMETERS = [
     *SEARCH_PARAMETERS,
-    OpenApiParameter("backend", OpenApiTypes.STR, enum=["aphrodite", "koboldcpp"]),
-    OpenApiParameter("exclude_backend_variations", OpenApiTypes.BOOL),
-    OpenApiParameter("quantized", OpenApiTypes.BOOL),
+    OpenApiParameter("backend", OpenApiTypes.STR, enum=["aphrodite", "koboldcpp"], description=TEXT_ONLY),
+    OpenApiParameter("exclude_backend_variations", OpenApiTypes.BOOL, description=TEXT_ONLY),
+    OpenApiParameter("quantized", OpenApiTypes.BOOL, description=TEXT_ONLY),
     OpenApiParameter("source", OpenApiTypes.STR, enum=["horde"]),
 ]
 
@@ -205,6 +211,10 @@ class V2SearchView(ReadView):
         parameters=SEARCH_PARAMETERS,
         responses={200: v2_search_response_schema(), 400: ERROR_RESPONSE, 422: VALIDATION_RESPONSE},
         tags=["v2 search"],
+        description=(
+            "Search every category. `nsfw`, `baseline` and `inpainting` keep only records whose type has "
+            "that field with that value. Any other query parameter is refused with 422."
+        ),
     )
     def get(self, request: Request) -> HttpResponse:
         params = search_params_from_query(request.query_params, per_category=False)

@@ -132,6 +132,40 @@ class TestSearch:
         assert body["total"] >= 1
         assert all("control_canny" in r["name"].lower() for r in body["results"])
 
+    def test_cross_category_search_applies_baseline_and_inpainting(
+        self, client: Client, real_reference: Path
+    ) -> None:
+        # It used to ignore both and answer every record (913) for ?baseline=foo.
+        assert client.get(f"{V2}/search", {"baseline": "foo"}).json()["total"] == 0
+        xl = client.get(f"{V2}/search", {"baseline": "stable_diffusion_xl", "limit": "500"}).json()
+        per_category = client.get(
+            f"{V2}/image_generation/search", {"baseline": "stable_diffusion_xl", "limit": "500"}
+        ).json()
+        assert xl["total"] > 0 and {r["baseline"] for r in xl["results"]} == {"stable_diffusion_xl"}
+        assert xl["total"] >= per_category["total"]
+        inpainting = client.get(f"{V2}/search", {"inpainting": "true", "limit": "500"}).json()
+        assert inpainting["total"] > 0 and all(r["inpainting"] is True for r in inpainting["results"])
+
+    @pytest.mark.parametrize(
+        ("route", "name"),
+        [
+            ("search", "backend"),
+            ("search", "quantized"),
+            ("search", "exclude_backend_variations"),
+            ("search", "source"),
+            ("search", "nsfw_only"),
+            ("image_generation/search", "bogus"),
+            ("text_generation/search", "tag"),
+        ],
+    )
+    def test_parameters_a_search_does_not_apply_are_422(
+        self, client: Client, real_reference: Path, route: str, name: str
+    ) -> None:
+        response = client.get(f"{V2}/{route}", {name: "true"})
+        assert response.status_code == 422, response.content
+        [item] = response.json()["detail"]
+        assert item["loc"] == ["query", name] and item["type"] == "extra_forbidden"
+
     def test_text_sort_accepts_both_parameter_names(self, client: Client, real_reference: Path) -> None:
         by_new = client.get(f"{V2}/text_generation/search", {"sort_by": "parameters", "limit": "5"}).json()
         by_old = client.get(

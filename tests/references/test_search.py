@@ -497,9 +497,14 @@ def test_search_all_name_contains(images: Records, texts: Records) -> None:
     assert names(result) == ["anime-clip"]
 
 
-def test_search_all_ignores_category_only_filters(images: Records, texts: Records) -> None:
-    params = SearchParams(baseline="nope", inpainting=True, backend="bogus", quantized=True, limit=500)
-    assert search_all(_everything(images, texts), params).total == 13
+def test_search_all_applies_baseline_and_inpainting(images: Records, texts: Records) -> None:
+    everything = _everything(images, texts)
+    assert names(search_all(everything, SearchParams(baseline="stable_diffusion_xl"))) == ["beta"]
+    assert names(search_all(everything, SearchParams(inpainting=True))) == ["Alpha"]
+    assert search_all(everything, SearchParams(baseline="nope")).total == 0
+    # Records whose type has no such field never match (as with nsfw).
+    not_inpainting = search_all(everything, SearchParams(inpainting=False, limit=500))
+    assert set(names(not_inpainting)) == {"beta", "Gamma", "delta", "Epsilon Alpha"}
 
 
 @pytest.mark.parametrize("sort_by", ["nsfw", "baseline", "tags", "parameters", "pretrained_name", "bogus"])
