@@ -55,7 +55,7 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
         return Response({"detail": DATABASE_UNAVAILABLE}, status=503, headers={"Retry-After": retry_after})
     if isinstance(exc, SuspiciousOperation):
         # e.g. TooManyFieldsSent: thousands of query parameters.
-        return Response({"detail": f"Bad request: {exc}"}, status=400)
+        return Response({"detail": f"Bad Request: {exc}"}, status=400)
     if isinstance(exc, exceptions.ValidationError):
         return Response({"detail": validation_items(exc.detail, ["body"])}, status=422)
     if isinstance(exc, exceptions.ParseError):

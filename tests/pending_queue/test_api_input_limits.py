@@ -258,7 +258,7 @@ def test_handler400_is_json_on_api_paths_and_html_elsewhere(rf: Any) -> None:
     from common.api import json_bad_request
 
     api = json_bad_request(rf.get(f"{V2}/search"), TooManyFieldsSent("too many"))
-    assert api.status_code == 400 and json.loads(api.content) == {"detail": "Bad Request"}
+    assert api.status_code == 400 and json.loads(api.content)["detail"].startswith("Bad Request")
     html = json_bad_request(rf.get("/admin/"), TooManyFieldsSent("too many"))
     assert html.status_code == 400 and "html" in html["Content-Type"]
 

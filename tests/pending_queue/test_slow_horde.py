@@ -31,7 +31,7 @@ TIMEOUT = 2.0
 COOL_DOWN = 3.0
 SLOTS = 3
 ROLES = "/api/model_references/v2/me/roles"
-SEARCH = "/api/model_references/v2/search?q=flux"
+SEARCH = "/api/model_references/v2/search?name_contains=flux"
 
 
 @pytest.fixture
