@@ -28,6 +28,11 @@ def record_get(*, category: str, name: str) -> ModelRecord | None:
     return ModelRecord.objects.filter(category=category, name=name).first()
 
 
+def registry_is_empty() -> bool:
+    """True while the registry holds no record at all (a fresh installation)."""
+    return not ModelRecord.objects.exists()
+
+
 def category_entries(*, category: str) -> list[CanonicalEntry]:
     """A category's records as converter input, in document order."""
     return [

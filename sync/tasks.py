@@ -1,4 +1,4 @@
-"""Celery tasks: each parses its arguments and calls one service in sync.services.
+"""Celery tasks: each parses its arguments and calls one service of sync.services.
 
 Every task is idempotent and safe to retry (a run of a kind already running is
 recorded as skipped); the soft/hard time limits are global (CELERY_TASK_*_TIME_LIMIT).
