@@ -287,6 +287,17 @@ LEGACY_TEXT_REPO_RAW_URL = env.str(
     default="https://raw.githubusercontent.com/Haidra-Org/AI-Horde-text-model-reference/main/",
 )
 LEGACY_FETCH_TIMEOUT_SECONDS = env.float("LEGACY_FETCH_TIMEOUT_SECONDS", default=20.0)
+# Each legacy file is tried this often, waiting LEGACY_FETCH_BACKOFF_SECONDS, then twice
+# as long...; a 429 waits its Retry-After instead, unless that is longer than the cap.
+LEGACY_FETCH_ATTEMPTS = env.int("LEGACY_FETCH_ATTEMPTS", default=3)
+LEGACY_FETCH_BACKOFF_SECONDS = env.float("LEGACY_FETCH_BACKOFF_SECONDS", default=0.5)
+LEGACY_FETCH_RETRY_AFTER_MAX_SECONDS = env.float("LEGACY_FETCH_RETRY_AFTER_MAX_SECONDS", default=60.0)
+# The upstream import (sync.import_upstream): `apply` fast-forwards upstream changes to
+# records not changed here and queues the rest as conflict proposals; `propose` queues
+# every upstream change as a proposal.
+SYNC_UPSTREAM_MODE = env.str("SYNC_UPSTREAM_MODE", default="apply")
+if SYNC_UPSTREAM_MODE not in ("apply", "propose"):
+    raise ImproperlyConfigured(f"SYNC_UPSTREAM_MODE must be 'apply' or 'propose', not {SYNC_UPSTREAM_MODE!r}")
 
 LOGGING = {
     "version": 1,

@@ -133,6 +133,7 @@ class ChangeProposalAdmin(CuratorReadOnlyAdmin):
         "status",
         "category",
         "operation",
+        "upstream_conflict",
         RequesterFilter,
         ("batch", admin.RelatedOnlyFieldListFilter),
     )
@@ -148,6 +149,7 @@ class ChangeProposalAdmin(CuratorReadOnlyAdmin):
         "operation",
         "status",
         "submitted_format",
+        "upstream_conflict",
         "base_version",
         "applied_version",
         "notes",

@@ -87,6 +87,9 @@ class ChangeProposal(models.Model):
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
     notes = models.TextField(blank=True)
     request_metadata = OrderedJSONField(default=dict)
+    # Queued by the upstream import for a record changed both here and upstream: the
+    # approver decides which side wins (DECISIONS 30).
+    upstream_conflict = models.BooleanField(default=False)
 
     requested_by_kind = models.CharField(max_length=16)
     requested_by_id = models.CharField(max_length=255)

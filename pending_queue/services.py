@@ -167,8 +167,13 @@ def proposal_create(
     source: str = EventSource.API,
     request_metadata: dict[str, Any] | None = None,
     notes: str = "",
+    upstream_conflict: bool = False,
 ) -> ChangeProposal:
-    """Queue a change. The payload must already be canonical v2 (see the two entry points below)."""
+    """Queue a change. The payload must already be canonical v2 (see the two entry points below).
+
+    ``upstream_conflict`` marks a change the upstream import could not apply because
+    the record was changed here too.
+    """
     category = _writable_category(category)
     model_name = _check_name(category, model_name, new=operation == Operation.CREATE)
     current = record_get(category=category, name=model_name)
@@ -207,6 +212,7 @@ def proposal_create(
         status=Status.PENDING,
         notes=notes,
         request_metadata=metadata,
+        upstream_conflict=upstream_conflict,
         requested_at=now,
         updated_at=now,
         **_actor_fields("requested_by", actor),

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from pathlib import Path
 
 import httpx
@@ -80,21 +82,53 @@ def read_directory(root: Path) -> tuple[list[SourceFile], list[str]]:
     return found, notices
 
 
+def _retry_after_seconds(response: httpx.Response) -> float | None:
+    """A 429's ``Retry-After``: seconds or an HTTP date; None when absent or unreadable."""
+    value = response.headers.get("Retry-After", "").strip()
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, float((when - datetime.now(UTC)).total_seconds()))
+
+
 def _get(client: httpx.Client, url: str) -> bytes | None:
-    """GET with a few retries; None on 404 (the file is simply not there)."""
-    delay = 0.5
-    for attempt in range(3):
+    """GET with retries and backoff (LEGACY_FETCH_* settings); None on 404 (the file is not there).
+
+    Transport errors (timeouts included) and 5xx are retried after a doubling delay; a
+    429 is retried after its ``Retry-After`` (GitHub's raw host rate-limits), unless
+    that is longer than LEGACY_FETCH_RETRY_AFTER_MAX_SECONDS: then it fails at once.
+    """
+    attempts = max(1, settings.LEGACY_FETCH_ATTEMPTS)
+    delay = settings.LEGACY_FETCH_BACKOFF_SECONDS
+    for attempt in range(attempts):
+        last = attempt == attempts - 1
         try:
             response = client.get(url)
         except httpx.TransportError:
-            if attempt == 2:
+            if last:
                 raise
             time.sleep(delay)
             delay *= 2
             continue
         if response.status_code == 404:
             return None
-        if response.status_code >= 500 and attempt < 2:
+        if response.status_code == 429 and not last:
+            wait = _retry_after_seconds(response)
+            wait = delay if wait is None else wait
+            if wait <= settings.LEGACY_FETCH_RETRY_AFTER_MAX_SECONDS:
+                time.sleep(wait)
+                delay *= 2
+                continue
+        if response.status_code >= 500 and not last:
             time.sleep(delay)
             delay *= 2
             continue
@@ -137,6 +171,44 @@ def read_urls(
             if content is not None:
                 found.append(SourceFile(text, filename, url, content))
                 break
+    return found, failures
+
+
+def read_upstream(*, timeout: float | None = None) -> tuple[list[SourceFile], list[FetchFailure]]:
+    """Every legacy file of the two upstream repositories (the raw URL settings), file by file.
+
+    Unlike ``read_urls`` an unreachable first file does not end the read: each file
+    that cannot be fetched (transport error, HTTP error, or absent: upstream never
+    drops a category's file) is one failure, and the other files are still read.
+    """
+    image_base, text_base = settings.LEGACY_IMAGE_REPO_RAW_URL, settings.LEGACY_TEXT_REPO_RAW_URL
+    found: list[SourceFile] = []
+    failures: list[FetchFailure] = []
+    text = MODEL_REFERENCE_CATEGORY.text_generation
+    wanted = [(c, f, image_base + f) for c, f in _image_files()]
+    wanted += [(text, name, text_base + name) for name in (TEXT_CSV, TEXT_DB)]
+    with httpx.Client(
+        timeout=timeout or settings.LEGACY_FETCH_TIMEOUT_SECONDS, follow_redirects=True
+    ) as client:
+        for category, filename, url in wanted:
+            text_settled = any(f.category == text for f in found) or any(f.category == text for f in failures)
+            if category == text and text_settled:
+                # models.csv was there (db.json is generated from it), or failed to come.
+                continue
+            try:
+                content = _get(client, url)
+            except httpx.TransportError as error:
+                reason = f"cannot reach: {type(error).__name__}: {error}".rstrip(": ")
+            except httpx.HTTPStatusError as error:
+                reason = f"HTTP {error.response.status_code}"
+            else:
+                if content is not None:
+                    found.append(SourceFile(category, filename, url, content))
+                    continue
+                if category == text and filename == TEXT_CSV:
+                    continue  # try db.json
+                reason = "not found (HTTP 404)"
+            failures.append(FetchFailure(category, url, reason))
     return found, failures
 
 

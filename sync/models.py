@@ -4,12 +4,16 @@ from __future__ import annotations
 
 from django.db import models
 
+from common.json_fields import OrderedJSONField
+from references.models import CATEGORY_CHOICES
+
 
 class SyncRun(models.Model):
     class Kind(models.TextChoices):
         LEGACY_IMPORT = "legacy_import", "Legacy import"
         SEED = "seed", "Seed"
         EXPORT = "export", "Export"
+        UPSTREAM = "upstream", "Upstream import"
 
     class Status(models.TextChoices):
         RUNNING = "running", "Running"
@@ -77,3 +81,23 @@ class SyncLease(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} lease ({self.holder or 'free'})"
+
+
+class UpstreamBase(models.Model):
+    """A category's upstream file as last imported: the base of the three-way import.
+
+    Upstream's own changes are what differs between this and the file fetched now;
+    ``entries`` holds the file's canonical entries (``{name: {payload, legacy_residue}}``
+    in file order), so a run compares records without re-converting the old file.
+    Written only in the transaction that applied or queued those changes.
+    """
+
+    category = models.CharField(max_length=32, primary_key=True, choices=CATEGORY_CHOICES)
+    filename = models.CharField(max_length=64)
+    origin = models.CharField(max_length=1000)
+    sha256 = models.CharField(max_length=64)
+    entries = OrderedJSONField(default=dict)
+    fetched_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"upstream base of {self.category} ({self.filename}, {self.sha256[:12]})"

@@ -6,11 +6,13 @@ recorded as skipped); the soft/hard time limits are global (CELERY_TASK_*_TIME_L
 
 from __future__ import annotations
 
+import httpx
 from celery import shared_task
 from django.db import InterfaceError, OperationalError
 
 from sync.models import SyncRun
 from sync.services import export_publish
+from sync.services.upstream import UpstreamFetchError, upstream_import
 
 # Worth another try: a full or unmounted disk, a database that dropped the connection.
 RETRYABLE_ERRORS = (OSError, OperationalError, InterfaceError)
@@ -29,3 +31,24 @@ def publish_export(trigger: str = SyncRun.Trigger.COMMAND, dry_run: bool = False
     # `celery call` and beat pass JSON: refuse an unknown trigger rather than record it.
     parsed = SyncRun.Trigger(trigger)
     return export_publish(trigger=parsed, dry_run=bool(dry_run)).summary()
+
+
+@shared_task(
+    name="sync.import_upstream",
+    # A file that could not be downloaded (after the adapter's own retries) makes the
+    # run raise UpstreamFetchError once it is recorded; the categories that did come
+    # are unchanged on the retry, so retrying the whole run is safe.
+    autoretry_for=(*RETRYABLE_ERRORS, UpstreamFetchError, httpx.TransportError),
+    retry_backoff=30,
+    retry_backoff_max=600,
+    retry_jitter=True,
+    max_retries=3,
+)
+def import_upstream(
+    trigger: str = SyncRun.Trigger.COMMAND, dry_run: bool = False, allow_mass_delete: bool = False
+) -> str:
+    """Bring upstream's changes here three-way (sync.services.upstream); returns the run's summary."""
+    parsed = SyncRun.Trigger(trigger)
+    return upstream_import(
+        trigger=parsed, dry_run=bool(dry_run), allow_mass_delete=bool(allow_mass_delete)
+    ).summary()

@@ -86,7 +86,7 @@ class LegacyImportReport:
         return out
 
 
-def _convert(source_file: SourceFile) -> LegacyImportResult:
+def source_file_convert(source_file: SourceFile) -> LegacyImportResult:
     """Parse one file and convert it; LegacyFormatError when the whole file is unusable."""
     try:
         text = source_file.content.decode("utf-8-sig")
@@ -110,7 +110,7 @@ def _import_file(
 ) -> CategoryImportOutcome:
     outcome = CategoryImportOutcome(category=source_file.category.value, origin=source_file.origin)
     try:
-        result = _convert(source_file)
+        result = source_file_convert(source_file)
     except LegacyFormatError as error:
         outcome.error = f"{source_file.filename}: {error}; category left unchanged"
         return outcome

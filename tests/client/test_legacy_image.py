@@ -646,3 +646,63 @@ def test_residue_after_an_unchanged_v2_write_is_unchanged(category: MODEL_REFERE
         assert legacy_residue_after_v2_write(category, entry.legacy_residue, entry.payload) == (
             entry.legacy_residue
         )
+
+
+def _early_2023_shape(record: dict[str, Any]) -> bool:
+    """Rewrite ``record`` in place as early-2023 records name their files; False if it has none.
+
+    Those records carry the folder twice: in ``config.files[].path``
+    (``models/custom/X.ckpt``) and as the download's ``file_path`` (``models/custom``).
+    """
+    config = record.get("config") or {}
+    downloads = {d.get("file_name"): d for d in config.get("download") or []}
+    moved = False
+    for file_entry in config.get("files") or []:
+        download = downloads.get(file_entry.get("path"))
+        if download is not None and not file_entry["path"].endswith(".yaml"):
+            file_entry["path"] = f"models/custom/{file_entry['path']}"
+            download["file_path"] = "models/custom"
+            moved = True
+    return moved
+
+
+@pytest.mark.parametrize(
+    "snapshot", sorted((DATA / "history" / "image").glob("*.json.gz")), ids=lambda path: path.name[:10]
+)
+def test_early_2023_folder_paths_round_trip_byte_equal(snapshot: Path) -> None:
+    # The real snapshots, with every downloadable file named the early-2023 way.
+    document = json.loads(gzip.decompress(snapshot.read_bytes()))
+    moved = sum(_early_2023_shape(record) for record in document.values())
+    assert moved > 50
+    result = legacy_image_document_to_canonical(_C.image_generation, document)
+    assert [issue.name for issue in result.invalid] == []
+    assert len(result.entries) == len(document)
+    rebuilt = canonical_to_legacy_image_document(_C.image_generation, result.entries)
+    assert render_legacy_json(rebuilt) == render_legacy_json(document)
+    # The v2 record names the file; the folder is legacy-only data.
+    entry = next(e for e in result.entries if e.legacy_residue.get("config", {}).get("file_paths"))
+    (name, path) = next(iter(entry.legacy_residue["config"]["file_paths"].items()))
+    assert path == f"models/custom/{name}"
+    assert name in [d["file_name"] for d in entry.payload["config"]["download"]]
+
+
+def test_early_2023_folder_path_survives_a_v2_edit_of_another_field() -> None:
+    record = {
+        "name": "PRMJ",
+        "baseline": "stable diffusion 2",
+        "type": "ckpt",
+        "description": "d",
+        "nsfw": False,
+        "download_all": False,
+        "config": {
+            "files": [{"path": "models/custom/PRMJ.ckpt", "md5sum": "44cd3e53b653288bab002c55200a3d6e"}],
+            "download": [{"file_name": "PRMJ.ckpt", "file_path": "models/custom", "file_url": "https://x/y"}],
+        },
+        "available": False,
+    }
+    entry = legacy_image_record_to_canonical(_C.image_generation, "PRMJ", record)
+    payload = {**entry.payload, "description": "edited"}
+    residue = legacy_residue_after_v2_write(_C.image_generation, entry.legacy_residue, payload)
+    legacy = canonical_to_legacy_image_record(_C.image_generation, CanonicalEntry("PRMJ", payload, residue))
+    assert legacy["description"] == "edited"
+    assert legacy["config"] == record["config"]

@@ -108,3 +108,14 @@ def test_text_db_history(reference_data: Path, tmp_path: Path) -> None:
         previous = models
     live = live_record_state()
     assert audit_replay_record_state() == live
+
+
+def test_early_2023_folder_paths_import_and_export_losslessly(reference_data: Path, tmp_path: Path) -> None:
+    from tests.client.test_legacy_image import _early_2023_shape
+
+    for path in snapshots(reference_data, "image")[:3]:
+        document = json.loads(gzip.decompress(path.read_bytes()))
+        assert sum(_early_2023_shape(record) for record in document.values()) > 50
+        report = run_import(tmp_path, "image/stable_diffusion.json", document)
+        assert report.created or report.updated
+        assert ordered(category_legacy_document("image_generation")) == ordered(document), path.name

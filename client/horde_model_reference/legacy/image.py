@@ -42,7 +42,9 @@ Residue format (every key optional; ``{}`` when nothing is needed)::
         "downloads": {file_name: <entry residue>}, # file_path, unknown keys (hf_auth)
         "yaml_files": [[index, entry], ...],       # YAML entries and their positions
         "download_order": [file_name, ...],        # when it differs from files order
-        "files_without_download": [path, ...]      # files that had no download entry
+        "files_without_download": [path, ...],     # files that had no download entry
+        "file_paths": {file_name: path}            # early-2023 paths that carry the
+                                                   # download's folder (models/custom/X)
       }
     }
 
@@ -463,9 +465,34 @@ def _is_yaml(path: str) -> bool:
     return "yaml" in path.lower()
 
 
+def _folder_paths(config: Mapping[str, Any]) -> dict[str, str]:
+    """``{"models/custom/X.ckpt": "X.ckpt"}`` for downloads whose ``file_path`` names a folder.
+
+    Early-2023 records name a file by its full path in ``config.files`` and split it
+    into ``file_path`` (the folder) and ``file_name`` in the download; the v2 record
+    knows the file by its name, and the full path is kept in the residue.
+    """
+    paths: dict[str, str] = {}
+    for download in config.get("download") or []:
+        folder, name = download.get("file_path"), download.get("file_name")
+        if isinstance(folder, str) and folder.strip("/") and isinstance(name, str):
+            paths[f"{folder.rstrip('/')}/{name}"] = name
+    return paths
+
+
+def _v2_file_name(file_entry: Mapping[str, Any], folder_paths: Mapping[str, str]) -> str:
+    path: str = file_entry["path"]
+    return folder_paths.get(path, path)
+
+
 def _config_to_v2(config: Mapping[str, Any]) -> JSONDict:
     """The v2 ``config`` of a structurally valid legacy config."""
-    files = [f for f in config.get("files") or [] if not _is_yaml(f["path"])]
+    folder_paths = _folder_paths(config)
+    files = [
+        {**f, "path": _v2_file_name(f, folder_paths)}
+        for f in config.get("files") or []
+        if not _is_yaml(f["path"])
+    ]
     seen: set[str] = set()
     for file_entry in files:
         if file_entry["path"] in seen:
@@ -537,15 +564,22 @@ def _config_residue(original: Mapping[str, Any], v2_config: Mapping[str, Any]) -
 
     yaml_files: list[list[Any]] = []
     files_residue: JSONDict = {}
+    file_paths: JSONDict = {}
+    folder_paths = _folder_paths(original)
     for index, file_entry in enumerate(original.get("files") or []):
         if _is_yaml(file_entry["path"]):
             yaml_files.append([index, file_entry])
             continue
-        entry_residue = _entry_residue(file_entry, derived_files[file_entry["path"]], _FILE_LEVEL)
+        name = _v2_file_name(file_entry, folder_paths)
+        if name != file_entry["path"]:
+            file_paths[name] = file_entry["path"]
+        entry_residue = _entry_residue({**file_entry, "path": name}, derived_files[name], _FILE_LEVEL)
         if entry_residue:
-            files_residue[file_entry["path"]] = entry_residue
+            files_residue[name] = entry_residue
     if files_residue:
         residue["files"] = files_residue
+    if file_paths:
+        residue["file_paths"] = file_paths
     if yaml_files:
         residue["yaml_files"] = yaml_files
 
@@ -595,10 +629,14 @@ def _apply_config(v2_config: Mapping[str, Any], residue: Mapping[str, Any]) -> J
     files_residue = dict(residue.get("files") or {})
     downloads_residue = dict(residue.get("downloads") or {})
 
+    file_paths = dict(residue.get("file_paths") or {})
     files: list[JSONDict] = []
     for entry in derived["files"]:
         entry_residue = _prune_entry(files_residue.get(entry["path"]) or {}, entry, _FILE_LEVEL)
-        files.append(_apply_entry(entry, entry_residue, _FILE_LEVEL))
+        rebuilt = _apply_entry(entry, entry_residue, _FILE_LEVEL)
+        if isinstance(file_paths.get(entry["path"]), str):
+            rebuilt["path"] = file_paths[entry["path"]]
+        files.append(rebuilt)
     for item in residue.get("yaml_files") or []:
         index, yaml_entry = int(item[0]), item[1]
         files.insert(min(index, len(files)), dict(yaml_entry))
@@ -864,6 +902,9 @@ def _prune_config_residue(old: Mapping[str, Any], v2_config: Mapping[str, Any]) 
     ]
     if without:
         pruned["files_without_download"] = without
+    file_paths = {n: path for n, path in dict(old.get("file_paths") or {}).items() if n in files}
+    if file_paths:
+        pruned["file_paths"] = file_paths
     level = _prune_entry(old, _apply_config(v2_config, pruned), _CONFIG_LEVEL)
     pruned.update(level)
     return pruned
