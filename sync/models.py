@@ -10,6 +10,7 @@ class SyncRun(models.Model):
         LEGACY_IMPORT = "legacy_import", "Legacy import"
         SEED = "seed", "Seed"
         EXPORT = "export", "Export"
+        PULL_REQUESTS = "pull_requests", "Pull requests"
 
     class Status(models.TextChoices):
         RUNNING = "running", "Running"

@@ -180,8 +180,6 @@ def test_sync_command_fails_loudly(settings: Any, tmp_path: Path) -> None:
         call_command("sync", "export", stdout=io.StringIO())
     with pytest.raises(CommandError, match="not available yet"):
         call_command("sync", "upstream", stdout=io.StringIO())
-    with pytest.raises(CommandError, match="not available yet"):
-        call_command("sync", "pull-requests", "--dry-run", stdout=io.StringIO())
 
 
 @pytest.mark.django_db
