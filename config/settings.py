@@ -299,6 +299,22 @@ SYNC_UPSTREAM_MODE = env.str("SYNC_UPSTREAM_MODE", default="apply")
 if SYNC_UPSTREAM_MODE not in ("apply", "propose"):
     raise ImproperlyConfigured(f"SYNC_UPSTREAM_MODE must be 'apply' or 'propose', not {SYNC_UPSTREAM_MODE!r}")
 
+# Pull requests to the legacy repositories (sync.open_pull_requests). Without a token the
+# run is a dry run: the would-be pull request is written to PULL_REQUEST_DRY_RUN_DIR.
+GITHUB_API_URL = env.str("GITHUB_API_URL", default="https://api.github.com")
+GITHUB_TOKEN = env.str("GITHUB_TOKEN", default="")
+GITHUB_IMAGE_REPO = env.str("GITHUB_IMAGE_REPO", default="Haidra-Org/AI-Horde-image-model-reference")
+GITHUB_TEXT_REPO = env.str("GITHUB_TEXT_REPO", default="Haidra-Org/AI-Horde-text-model-reference")
+GITHUB_TARGET_BRANCH = env.str("GITHUB_TARGET_BRANCH", default="main")
+# Our own branch in each repository, reset to the target's head on every run.
+GITHUB_SYNC_BRANCH = env.str("GITHUB_SYNC_BRANCH", default="horde-model-reference/sync")
+GITHUB_TIMEOUT_SECONDS = env.float("GITHUB_TIMEOUT_SECONDS", default=20.0)
+GITHUB_RETRY_ATTEMPTS = env.int("GITHUB_RETRY_ATTEMPTS", default=3)
+GITHUB_RETRY_BACKOFF_SECONDS = env.float("GITHUB_RETRY_BACKOFF_SECONDS", default=2.0)
+# A rate limit asking for a longer wait fails the run (the task retries later) instead.
+GITHUB_RATE_LIMIT_MAX_WAIT_SECONDS = env.float("GITHUB_RATE_LIMIT_MAX_WAIT_SECONDS", default=60.0)
+PULL_REQUEST_DRY_RUN_DIR = BASE_DIR / (env.str("PULL_REQUEST_DRY_RUN_DIR", default="") or "var/pull-requests")
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

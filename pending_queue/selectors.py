@@ -7,8 +7,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import F, OuterRef, Q, QuerySet, Subquery
 
+from audit.models import AuditEvent, EventSource
 from pending_queue.models import Batch, ChangeProposal, Operation, Status
 from references.selectors import record_get
 
@@ -140,3 +141,25 @@ def pending_models(category: str) -> dict[str, Any]:
     for name, payload in query.values_list("model_name", "payload"):
         newest[name] = payload
     return newest
+
+
+def proposals_applied_since_sync(*, category: str, names: Sequence[str]) -> list[ChangeProposal]:
+    """Applied proposals of these records since each record last came from upstream.
+
+    Oldest first. What an upstream import brought in is already upstream's content, so
+    only proposals applied after a record's latest ``sync`` event explain how it differs
+    (a pull request's body links them).
+    """
+    last_sync = (
+        AuditEvent.objects.filter(
+            category=category, model_name=OuterRef("model_name"), source=EventSource.SYNC
+        )
+        .order_by("-sequence")
+        .values("occurred_at")[:1]
+    )
+    return list(
+        ChangeProposal.objects.filter(category=category, model_name__in=list(names), status=Status.APPLIED)
+        .annotate(last_sync_at=Subquery(last_sync))
+        .filter(Q(last_sync_at__isnull=True) | Q(applied_at__gt=F("last_sync_at")))
+        .order_by("applied_at", "pk")
+    )

@@ -21,7 +21,7 @@ from typing import Any, Literal
 
 import orjson
 
-from horde_model_reference.legacy import CanonicalEntry, canonical_to_legacy_document, render_legacy_json
+from horde_model_reference.legacy import CanonicalEntry, canonical_to_legacy_document, render_legacy_file
 from horde_model_reference.meta_consts import CATEGORY_DESCRIPTORS, MODEL_REFERENCE_CATEGORY, v2_filename
 from references.selectors import RegistrySnapshot, category_entries, category_revisions, registry_snapshot
 
@@ -126,7 +126,7 @@ def _category_render(
     if fmt in ("legacy", "all") and descriptor.legacy_filename:
         legacy = canonical_to_legacy_document(category, entries)
         relative = f"legacy/{descriptor.legacy_filename}"
-        contents[relative] = render_legacy_json(legacy)
+        contents[relative] = render_legacy_file(descriptor.legacy_filename, legacy)
         info["legacy"] = _file_entry(relative, contents[relative], len(legacy))
         if category == MODEL_REFERENCE_CATEGORY.text_generation:
             from horde_model_reference.legacy.text import canonical_to_text_csv

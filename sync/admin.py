@@ -13,13 +13,14 @@ from django.utils.safestring import SafeString
 
 from common.admin import ReadOnlyAdmin
 from sync.models import SyncRun
-from sync.services import export_enqueue
+from sync.services import export_enqueue, pull_requests_enqueue
 from sync.services.upstream import upstream_enqueue
 
 # The kinds an admin can start now, and the service that enqueues each.
 RUNNABLE_KINDS: dict[str, Callable[..., bool]] = {
     SyncRun.Kind.EXPORT: export_enqueue,
     SyncRun.Kind.UPSTREAM: upstream_enqueue,
+    SyncRun.Kind.PULL_REQUESTS: pull_requests_enqueue,
 }
 
 
@@ -49,7 +50,9 @@ class SyncRunAdmin(ReadOnlyAdmin):
         # Starting a run creates SyncRun rows: the model's add permission stands for it.
         return request.user.has_perm("sync.add_syncrun")
 
-    @admin.action(description="Run this kind now (export, upstream import)", permissions=["run"])
+    @admin.action(
+        description="Run this kind now (export, upstream import, pull requests)", permissions=["run"]
+    )
     def run_now(self, request: HttpRequest, queryset: QuerySet[SyncRun]) -> None:
         kinds = set(queryset.values_list("kind", flat=True))
         for kind in sorted(kinds):

@@ -14,6 +14,7 @@ class SyncRun(models.Model):
         SEED = "seed", "Seed"
         EXPORT = "export", "Export"
         UPSTREAM = "upstream", "Upstream import"
+        PULL_REQUESTS = "pull_requests", "Pull requests"
 
     class Status(models.TextChoices):
         RUNNING = "running", "Running"

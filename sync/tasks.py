@@ -10,8 +10,9 @@ import httpx
 from celery import shared_task
 from django.db import InterfaceError, OperationalError
 
+from sync.github_api import GitHubUnavailableError
 from sync.models import SyncRun
-from sync.services import export_publish
+from sync.services import export_publish, pull_requests_open
 from sync.services.upstream import UpstreamFetchError, upstream_import
 
 # Worth another try: a full or unmounted disk, a database that dropped the connection.
@@ -52,3 +53,17 @@ def import_upstream(
     return upstream_import(
         trigger=parsed, dry_run=bool(dry_run), allow_mass_delete=bool(allow_mass_delete)
     ).summary()
+
+
+@shared_task(
+    name="sync.open_pull_requests",
+    autoretry_for=(*RETRYABLE_ERRORS, GitHubUnavailableError),
+    retry_backoff=30,
+    retry_backoff_max=900,
+    retry_jitter=True,
+    max_retries=3,
+)
+def open_pull_requests(trigger: str = SyncRun.Trigger.COMMAND, dry_run: bool = False) -> str:
+    """Create, update or close the sync pull requests of the legacy repositories."""
+    parsed = SyncRun.Trigger(trigger)
+    return pull_requests_open(trigger=parsed, dry_run=bool(dry_run)).summary()

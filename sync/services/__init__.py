@@ -12,6 +12,7 @@ from sync.services.legacy_import import (
     legacy_import,
     seed_if_empty,
 )
+from sync.services.pull_requests import pull_requests_enqueue, pull_requests_open
 from sync.services.runs import sync_lease_acquire, sync_lease_release
 
 __all__ = [
@@ -21,6 +22,8 @@ __all__ = [
     "export_publish",
     "export_request",
     "legacy_import",
+    "pull_requests_enqueue",
+    "pull_requests_open",
     "records_committed",
     "seed_if_empty",
     "sync_lease_acquire",

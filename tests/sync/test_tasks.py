@@ -178,8 +178,6 @@ def test_sync_command_fails_loudly(settings: Any, tmp_path: Path) -> None:
     settings.EXPORT_DIR = tmp_path / "a-file" / "export"
     with pytest.raises(CommandError, match=r"export run .* failed in \d+ ms: NotADirectoryError"):
         call_command("sync", "export", stdout=io.StringIO())
-    with pytest.raises(CommandError, match="not available yet"):
-        call_command("sync", "pull-requests", "--dry-run", stdout=io.StringIO())
 
 
 @pytest.mark.django_db

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from horde_model_reference.legacy.render import render_legacy_json
+from horde_model_reference.legacy.render import render_legacy_file, render_legacy_json
 from horde_model_reference.legacy.types import (
     CanonicalEntry,
     ConversionIssue,
@@ -30,6 +30,7 @@ __all__ = [
     "legacy_document_to_canonical",
     "legacy_record_to_canonical",
     "legacy_residue_after_v2_write",
+    "render_legacy_file",
     "render_legacy_json",
 ]
 

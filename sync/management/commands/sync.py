@@ -1,7 +1,6 @@
-"""``manage.py sync export|upstream [--dry-run]``: one sync run, in this process, then its summary.
+"""``manage.py sync export|upstream|pull-requests [--dry-run]``: one sync run, then its summary.
 
-Each job is a subcommand; ``pull-requests`` is reserved for the pull requests to the
-legacy repositories, not built yet.
+Each job is a subcommand; the run happens in this process (trigger: command).
 """
 
 from __future__ import annotations
@@ -12,12 +11,8 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError
 
 from sync.models import SyncRun
-from sync.services import export_publish
+from sync.services import export_publish, pull_requests_open
 from sync.services.upstream import upstream_import
-
-NOT_AVAILABLE_YET = {
-    "pull-requests": "opening pull requests to the legacy repositories",
-}
 
 
 class Command(BaseCommand):
@@ -40,20 +35,27 @@ class Command(BaseCommand):
             action="store_true",
             help="let upstream delete more than 20%% of a category's records",
         )
-        for job, what in NOT_AVAILABLE_YET.items():
-            later = jobs.add_parser(job, help=f"{what} (not available yet)")
-            later.add_argument("--dry-run", action="store_true")
+        pulls = jobs.add_parser(
+            "pull-requests", help="open, update or close the legacy repositories' sync pull requests"
+        )
+        pulls.add_argument(
+            "--dry-run",
+            action="store_true",
+            help="write the would-be pull requests to PULL_REQUEST_DRY_RUN_DIR",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         job = options["job"]
-        if job in NOT_AVAILABLE_YET:
-            raise CommandError(f"sync {job} is not available yet: {NOT_AVAILABLE_YET[job]} is not built")
         if job == "upstream":
             run = upstream_import(
                 trigger=SyncRun.Trigger.COMMAND,
                 dry_run=options["dry_run"],
                 allow_mass_delete=options["allow_mass_delete"],
                 raise_errors=False,
+            )
+        elif job == "pull-requests":
+            run = pull_requests_open(
+                trigger=SyncRun.Trigger.COMMAND, dry_run=options["dry_run"], raise_errors=False
             )
         else:
             run = export_publish(
