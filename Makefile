@@ -48,6 +48,7 @@ bench-all: install
 	$(BIN)/python bench/write_path.py
 	$(BIN)/python bench/client.py
 	$(BIN)/python bench/upstream_sync.py
+	$(BIN)/python bench/export_publish.py
 
 clean:
 	rm -rf $(VENV) var db.sqlite3 .pytest_cache .mypy_cache .ruff_cache .hypothesis

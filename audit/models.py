@@ -66,6 +66,12 @@ class AuditEvent(models.Model):
         indexes = [
             models.Index(fields=["category", "model_name"], name="audit_category_model_idx"),
             models.Index(fields=["action"], name="audit_action_idx"),
+            # The change feed's range scan (audit.selectors.record_changes_after).
+            models.Index(
+                fields=["sequence"],
+                condition=models.Q(action__in=["record.created", "record.updated", "record.deleted"]),
+                name="audit_record_change_seq_idx",
+            ),
         ]
         constraints = [
             models.CheckConstraint(condition=models.Q(sequence__gte=1), name="audit_sequence_positive"),

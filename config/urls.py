@@ -10,6 +10,7 @@ from drf_spectacular.views import SpectacularJSONAPIView, SpectacularRedocView, 
 
 from pending_queue.api.queue import queue_urlpatterns
 from references.api import v1, v2
+from references.api.export import export_urlpatterns
 from references.api.metadata import metadata_urlpatterns
 from references.api.service import HeartbeatView, ReplicateModeView, RootView
 
@@ -17,6 +18,7 @@ api_patterns: list[URLPattern | URLResolver] = [
     path("", RootView.as_view(), name="root"),
     path("heartbeat", HeartbeatView.as_view(), name="heartbeat"),
     path("replicate_mode", ReplicateModeView.as_view(), name="replicate-mode"),
+    path("model_references/export/", include(export_urlpatterns)),
     # Before the version modules: their `<category>` patterns must not see these paths.
     path("model_references/v1/metadata/", include(metadata_urlpatterns("v1"))),
     path("model_references/v1/pending_queue/", include(queue_urlpatterns("v1"))),

@@ -13,6 +13,7 @@ import hashlib
 import os
 import shutil
 import tempfile
+import threading
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -293,3 +294,182 @@ def export_release_publish(*, export_dir: Path, keep: int, dry_run: bool = False
     _current_link_switch(export_dir, name)
     pruned = export_releases_prune(export_dir, keep=keep)
     return ReleaseResult(name, True, snapshot.revisions, files, pruned, manifest)
+
+
+# Serving the published release (references.api.export). A request resolves `current`
+# once and reads the manifest and the file from that one directory, so an answer never
+# mixes two releases. Releases never change once renamed into place, so what a process
+# has read of one is kept in memory by the release's real path.
+
+
+class ExportNotPublishedError(Exception):
+    """No release is published yet (or the one `current` names cannot be read)."""
+
+
+@dataclass(frozen=True)
+class ReleaseIndex:
+    """A release's manifest (bytes as written) and the sha256 of every file it names."""
+
+    directory: str
+    name: str
+    manifest: bytes
+    sha256: dict[str, str]
+    generated_at: int | None
+
+
+@dataclass(frozen=True)
+class ReleaseFile:
+    """One file of a release, ready to serve: the bytes, their gzip twin and strong ETags."""
+
+    release: str
+    path: str
+    body: bytes
+    gzip_body: bytes
+    etag: str
+    gzip_etag: str
+    content_type: str
+    generated_at: int | None
+
+
+_CONTENT_TYPES = {".json": "application/json", ".csv": "text/csv; charset=utf-8"}
+_MEMORY_LIMIT = 64
+_memory_lock = threading.Lock()
+_indexes: dict[str, ReleaseIndex] = {}
+_files: dict[tuple[str, str], ReleaseFile] = {}
+
+
+def _remember(store: dict[Any, Any], key: Any, value: Any) -> None:
+    with _memory_lock:
+        if len(store) >= _MEMORY_LIMIT:
+            # Insertion order: the oldest entries belong to releases no longer current.
+            for stale in list(store)[: _MEMORY_LIMIT // 2]:
+                store.pop(stale, None)
+        store[key] = value
+
+
+def export_release_memory_reset() -> None:
+    """Forget what this process has read of releases (tests)."""
+    with _memory_lock:
+        _indexes.clear()
+        _files.clear()
+
+
+def export_relative_path(path: str) -> str | None:
+    """``path`` as a plain relative path inside a release, or None when it could leave it."""
+    if not path or "\x00" in path or "\\" in path or path.startswith("/"):
+        return None
+    parts = path.split("/")
+    if any(part in ("", ".", "..") for part in parts):
+        return None
+    return path
+
+
+def _inside(child: str, parent: str) -> bool:
+    return child.startswith(parent + os.sep)
+
+
+def export_current_release_dir(export_dir: Path) -> str:
+    """The real path of the release ``current`` points to, resolved once."""
+    releases = os.path.realpath(export_dir / RELEASES_DIR)
+    try:
+        target = os.readlink(export_dir / CURRENT_LINK)
+    except OSError as error:
+        raise ExportNotPublishedError("no export release has been published yet") from error
+    directory = os.path.realpath(export_dir / target)
+    # `current` is ours and names a sibling under releases/; anything else is not served.
+    if not _inside(directory, releases) or not os.path.isdir(directory):
+        raise ExportNotPublishedError("the current export release is missing")
+    return directory
+
+
+def _release_index(directory: str) -> ReleaseIndex:
+    known = _indexes.get(directory)
+    if known is not None:
+        return known
+    try:
+        manifest = (Path(directory) / MANIFEST_NAME).read_bytes()
+        parsed = orjson.loads(manifest)
+    except (OSError, orjson.JSONDecodeError) as error:
+        raise ExportNotPublishedError("the current export release has no readable manifest") from error
+    sha256: dict[str, str] = {}
+    categories = parsed.get("categories") if isinstance(parsed, dict) else None
+    for info in (categories or {}).values():
+        for entry in info.values() if isinstance(info, dict) else ():
+            if isinstance(entry, dict) and isinstance(entry.get("path"), str):
+                sha256[entry["path"]] = str(entry.get("sha256", ""))
+    sha256[MANIFEST_NAME] = hashlib.sha256(manifest).hexdigest()
+    generated_at = parsed.get("generated_at") if isinstance(parsed, dict) else None
+    index = ReleaseIndex(
+        directory=directory,
+        name=os.path.basename(directory),
+        manifest=manifest,
+        sha256=sha256,
+        generated_at=generated_at if isinstance(generated_at, int) else None,
+    )
+    _remember(_indexes, directory, index)
+    return index
+
+
+def export_file_etags(digest: str) -> tuple[str, str]:
+    """The strong ETags of a release file (plain, gzip) from its sha256: equal bytes, equal tag."""
+    return f'"export-{digest[:40]}"', f'"export-{digest[:40]}.gz"'
+
+
+@dataclass(frozen=True)
+class ReleaseFileRef:
+    """A file of the current release, located but not read (enough for a 304)."""
+
+    index: ReleaseIndex
+    path: str
+    location: str
+    etag: str
+    gzip_etag: str
+
+
+def export_release_file_find(*, export_dir: Path, path: str) -> ReleaseFileRef | None:
+    """Locate ``path`` in the current release; None when the release has no such file.
+
+    Only the manifest and the files it lists are served, so a path that would leave
+    the release (``..``, absolute, a symlink) or a stray file is simply unknown.
+    Raises ExportNotPublishedError when there is no release to serve.
+    """
+    index = _release_index(export_current_release_dir(export_dir))
+    relative = export_relative_path(path)
+    if relative is None or not index.sha256.get(relative):
+        return None
+    location = os.path.realpath(Path(index.directory) / relative)
+    if not _inside(location, index.directory):
+        return None
+    etag, gzip_etag = export_file_etags(index.sha256[relative])
+    return ReleaseFileRef(index=index, path=relative, location=location, etag=etag, gzip_etag=gzip_etag)
+
+
+def export_release_file_read(ref: ReleaseFileRef) -> ReleaseFile | None:
+    """The bytes of a located file (from memory after the first read); None if it is gone or damaged."""
+    import gzip
+
+    key = (ref.index.directory, ref.path)
+    known = _files.get(key)
+    if known is not None:
+        return known
+    if ref.path == MANIFEST_NAME:
+        body = ref.index.manifest
+    else:
+        try:
+            body = Path(ref.location).read_bytes()
+        except OSError:
+            return None
+        if hashlib.sha256(body).hexdigest() != ref.index.sha256[ref.path]:
+            return None
+    release_file = ReleaseFile(
+        release=ref.index.name,
+        path=ref.path,
+        body=body,
+        gzip_body=gzip.compress(body, compresslevel=6, mtime=0),
+        etag=ref.etag,
+        gzip_etag=ref.gzip_etag,
+        content_type=_CONTENT_TYPES.get(os.path.splitext(ref.path)[1], "application/octet-stream"),
+        generated_at=ref.index.generated_at,
+    )
+    _remember(_files, key, release_file)
+    return release_file

@@ -107,7 +107,12 @@ def seeded(tmp_path: Path, reference_data: Path) -> None:
 
 
 @pytest.fixture
-def live_server_url(seeded: None, horde: HordeStub) -> Iterator[str]:
+def live_server_url(seeded: None, horde: HordeStub, tmp_path: Path) -> Iterator[str]:
+    from references.exports import export_release_publish
+
+    # A published release, so the export routes answer with files (503 is for no release).
+    export_dir = tmp_path / "export"
+    export_release_publish(export_dir=export_dir, keep=2)
     db = connection.settings_dict
     port = _free_port()
     env = {
@@ -129,6 +134,7 @@ def live_server_url(seeded: None, horde: HordeStub) -> Iterator[str]:
         "AUTH_CHECKS_PER_MINUTE": "100000",
         "WRITE_RATE": "100000/min",
         "CELERY_BROKER_URL": "",
+        "EXPORT_DIR": str(export_dir),
         "PYTHONPATH": os.pathsep.join([str(REPO_ROOT), str(REPO_ROOT / "client")]),
     }
     process = subprocess.Popen(

@@ -23,6 +23,7 @@ from common.openapi import (
 )
 from pending_queue.api.queue import MyRolesView, PendingModelsView
 from pending_queue.api.writes import V2AddView, V2CategoryWrites, V2ModelWrites
+from references.api.changes import ChangesView
 from references.api.common import (
     CATEGORY_LIST_SCHEMA,
     CATEGORY_LISTS,
@@ -231,6 +232,7 @@ urlpatterns = [
     path("model_categories", V2ModelCategoriesView.as_view(), name="v2-model-categories"),
     path("me/roles", MyRolesView.as_view(), name="v2-me-roles"),
     path("search", V2SearchView.as_view(), name="v2-search"),
+    path("changes", ChangesView.as_view(), name="v2-changes"),
     path("<str:model_category_name>/add", V2AddView.as_view(), name="v2-category-add"),
     path("<str:model_category_name>/pending", PendingModelsView.as_view(), name="v2-category-pending"),
     path("<str:model_category_name>/search", V2CategorySearchView.as_view(), name="v2-category-search"),

@@ -81,6 +81,23 @@ def test_export_directory_is_verified(tmp_path: Path, v2_documents: dict[str, di
             drive_sync(source.steps("blip", None), client)
 
 
+def test_export_reads_a_servers_export_dir_through_its_current_link(
+    tmp_path: Path, v2_documents: dict[str, dict[str, Any]]
+) -> None:
+    """The server's EXPORT_DIR: releases/<name>/ (each a whole export) and a `current` symlink."""
+    export_dir = tmp_path / "export"
+    write_export(export_dir / "releases" / "r1", {"clip": v2_documents["clip"]})
+    write_export(export_dir / "releases" / "r2", {"clip": {}})
+    source = ExportSource(export_dir)
+    with httpx.Client() as client:
+        for release, expected in (("r1", v2_documents["clip"]), ("r2", {})):
+            link = export_dir / ".next"
+            link.symlink_to(f"releases/{release}")
+            os.replace(link, export_dir / "current")
+            result = drive_sync(source.steps("clip", None), client)
+            assert isinstance(result, FetchedDocument) and result.document == expected
+
+
 def test_export_refuses_paths_outside_its_root(tmp_path: Path) -> None:
     root = tmp_path / "export"
     root.mkdir()

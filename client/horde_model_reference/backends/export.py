@@ -12,11 +12,16 @@ The sha256 of every file read is checked against the manifest, so a half-synchro
 mirror or a damaged download is rejected instead of served. The validator of a document
 is ``sha256:<hex>``: when the manifest still names the hash we hold, the file is not
 read again.
+
+A directory may also be a server's ``EXPORT_DIR``, which holds published releases and a
+``current`` symlink to the newest (``releases/<name>/manifest.json``, ...): the link is
+resolved once per read, so the manifest and the file always come from one release.
 """
 
 from __future__ import annotations
 
 import hashlib
+import os
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -31,6 +36,7 @@ from horde_model_reference.backends.base import (
 )
 
 MANIFEST_NAME = "manifest.json"
+CURRENT_LINK = "current"
 
 
 def _is_url(location: str) -> bool:
@@ -61,7 +67,15 @@ class ExportSource(ReferenceSource):
     def describe(self) -> str:
         return f"export {self.location}"
 
-    def _read(self, relative: str) -> Steps[bytes]:
+    def _directory(self) -> Path:
+        """The export root to read this time: the directory, or the release ``current`` names."""
+        root = Path(self.location)
+        if not (root / MANIFEST_NAME).exists() and (root / CURRENT_LINK / MANIFEST_NAME).exists():
+            # Resolved once, so a release switched mid-read cannot mix two releases.
+            return Path(os.path.realpath(root / CURRENT_LINK))
+        return root
+
+    def _read(self, relative: str, root: Path | None = None) -> Steps[bytes]:
         if self._is_url:
             import httpx  # only a mirror needs it: a directory is read without httpx
 
@@ -70,12 +84,15 @@ class ExportSource(ReferenceSource):
                 raise SourceUnavailableError(f"{self.location}/{relative} answered {response.status_code}")
             return response.content
         try:
-            return (Path(self.location) / relative).read_bytes()
+            return ((root or Path(self.location)) / relative).read_bytes()
         except OSError as error:
             raise SourceUnavailableError(f"cannot read {relative} in {self.location}: {error}") from error
 
     def steps(self, category: str, validator: str | None) -> Steps[SourceOutcome]:
-        manifest = parse_document((yield from self._read(MANIFEST_NAME)), what=f"{self.describe()} manifest")
+        root = None if self._is_url else self._directory()
+        manifest = parse_document(
+            (yield from self._read(MANIFEST_NAME, root)), what=f"{self.describe()} manifest"
+        )
         categories = manifest.get("categories")
         if not isinstance(categories, dict):
             raise SourceUnavailableError(f"{self.describe()}: the manifest has no categories")
@@ -91,7 +108,7 @@ class ExportSource(ReferenceSource):
         new_validator = f"sha256:{expected.lower()}"
         if validator == new_validator:
             return NOT_MODIFIED
-        body = yield from self._read(relative)
+        body = yield from self._read(relative, root)
         actual = hashlib.sha256(body).hexdigest()
         if actual != expected.lower():
             raise SourceUnavailableError(
