@@ -63,57 +63,84 @@ def request(
     return Answer(status, lowered, data, time.monotonic() - started)
 
 
-@contextmanager
-def web_server(env: dict[str, str]) -> Iterator[str]:
-    """A gunicorn process (one uvicorn worker, config.asgi); yields its base URL."""
-    port = free_port()
-    full_env = {
-        **os.environ,
+#: gunicorn set-ups: the production one (uvicorn workers around config.asgi) and the
+#: plain threaded WSGI one.
+ASGI_SET_UP = ["config.asgi:application", "--worker-class", "uvicorn_worker.UvicornWorker"]
+WSGI_SET_UP = ["config.wsgi:application", "--worker-class", "gthread", "--threads", "2"]
+
+
+def server_environment(env: dict[str, str], *, inherit: bool = True) -> dict[str, str]:
+    """A server process's environment: production settings on loopback, plus ``env``.
+
+    With ``inherit`` false, nothing comes from this process's environment that ``env``
+    does not name again (so a variable such as REDIS_URL can be left out on purpose).
+    """
+    base = os.environ if inherit else {}
+    return {
+        **base,
         "DJANGO_SETTINGS_MODULE": "config.settings",
         "DEBUG": "false",
-        "SECRET_KEY": "fault-test-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz",
+        "SECRET_KEY": "test-server-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz",
         "ALLOWED_HOSTS": "127.0.0.1",
         "PYTHONPATH": os.pathsep.join([str(REPO_ROOT), str(REPO_ROOT / "client")]),
         **env,
     }
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "config.asgi:application",
-            "--worker-class",
-            "uvicorn_worker.UvicornWorker",
-            "--workers",
-            "1",
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--log-level",
-            "warning",
-        ],
-        cwd=REPO_ROOT,
-        env=full_env,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if request(f"{base}/api/heartbeat").status == 200:
-                    break
-            except OSError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise AssertionError(f"the server at {base} did not start")
-            time.sleep(0.2)
-        yield base
-    finally:
-        process.terminate()
+
+
+def _wait_until_answering(base: str, process: subprocess.Popen[bytes], deadline: float) -> None:
+    while True:
         try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+            if request(f"{base}/api/heartbeat").status == 200:
+                return
+        except OSError:
+            pass
+        if process.poll() is not None or time.monotonic() > deadline:
+            raise AssertionError(f"the server at {base} did not start")
+        time.sleep(0.2)
+
+
+@contextmanager
+def web_servers(
+    env: dict[str, str],
+    set_ups: list[list[str]],
+    *,
+    inherit_environment: bool = True,
+    start_seconds: float = 60,
+) -> Iterator[list[str]]:
+    """One gunicorn process per set-up (one worker each, unless a set-up says otherwise),
+    all answering before this yields their base URLs; stopped afterwards."""
+    full_env = server_environment(env, inherit=inherit_environment)
+    processes: list[subprocess.Popen[bytes]] = []
+    bases: list[str] = []
+    try:
+        for set_up in set_ups:
+            port = free_port()
+            defaults = [] if "--workers" in set_up else ["--workers", "1"]
+            command = [sys.executable, "-m", "gunicorn", *set_up, *defaults, "--bind", f"127.0.0.1:{port}"]
+            processes.append(
+                subprocess.Popen([*command, "--log-level", "warning"], cwd=REPO_ROOT, env=full_env)
+            )
+            bases.append(f"http://127.0.0.1:{port}")
+        deadline = time.monotonic() + start_seconds
+        for base, process in zip(bases, processes, strict=True):
+            _wait_until_answering(base, process, deadline)
+        yield bases
+    finally:
+        for process in processes:
+            process.terminate()
+        for process in processes:
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(timeout=5)
+
+
+@contextmanager
+def web_server(env: dict[str, str], set_up: list[str] | None = None) -> Iterator[str]:
+    """One gunicorn process (by default the production ASGI set-up); yields its base URL."""
+    with web_servers(env, [set_up or ASGI_SET_UP]) as bases:
+        yield bases[0]
 
 
 class SilentPeer:

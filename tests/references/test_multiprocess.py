@@ -3,11 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import socket
-import subprocess
-import sys
-import time
 import urllib.request
 from collections.abc import Iterator
 
@@ -17,8 +12,8 @@ from django.db import connection
 
 from audit.services import Actor
 from references.services import record_create, record_update
-from tests.conftest import REPO_ROOT
 from tests.factories import sd_payload
+from tests.servers import ASGI_SET_UP, WSGI_SET_UP, database_url, web_servers
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -29,12 +24,6 @@ pytestmark = [
 ]
 
 ACTOR = Actor.system("test")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def get(url: str, etag: str | None = None) -> tuple[int, bytes, str]:
@@ -48,66 +37,15 @@ def get(url: str, etag: str | None = None) -> tuple[int, bytes, str]:
 
 @pytest.fixture
 def two_servers() -> Iterator[list[str]]:
-    db = connection.settings_dict
     env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "config.settings",
-        "DATABASE_URL": (
-            f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
-        ),
+        "DATABASE_URL": database_url(),
         "REDIS_URL": settings.REDIS_URL,
         "CACHE_KEY_PREFIX": settings.CACHES["default"]["KEY_PREFIX"],
-        "DEBUG": "false",
-        "SECRET_KEY": "multi-process-test-secret-key-0123456789-abcdefghijklmnop",
-        "ALLOWED_HOSTS": "127.0.0.1",
-        "PYTHONPATH": os.pathsep.join([str(REPO_ROOT), str(REPO_ROOT / "client")]),
     }
-    processes, bases = [], []
     # Both production entry points: the ASGI one (uvicorn worker, hot reads on the
     # event loop) and the WSGI one (gthread).
-    set_ups = [
-        ["config.asgi:application", "--worker-class", "uvicorn_worker.UvicornWorker"],
-        ["config.wsgi:application", "--worker-class", "gthread", "--threads", "2"],
-    ]
-    try:
-        for set_up in set_ups:
-            port = free_port()
-            processes.append(
-                subprocess.Popen(
-                    [
-                        sys.executable,
-                        "-m",
-                        "gunicorn",
-                        *set_up,
-                        "--bind",
-                        f"127.0.0.1:{port}",
-                        "--workers",
-                        "1",
-                        "--log-level",
-                        "warning",
-                    ],
-                    cwd=REPO_ROOT,
-                    env=env,
-                )
-            )
-            bases.append(f"http://127.0.0.1:{port}")
-        deadline = time.monotonic() + 30
-        for base in bases:
-            while True:
-                try:
-                    if get(f"{base}/api/heartbeat")[0] == 200:
-                        break
-                except OSError:
-                    pass
-                if time.monotonic() > deadline:
-                    raise AssertionError(f"server at {base} did not start")
-                time.sleep(0.2)
+    with web_servers(env, [ASGI_SET_UP, WSGI_SET_UP]) as bases:
         yield bases
-    finally:
-        for process in processes:
-            process.terminate()
-        for process in processes:
-            process.wait(timeout=10)
 
 
 def test_every_process_serves_the_new_revision_on_its_next_request(two_servers: list[str]) -> None:

@@ -11,7 +11,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,7 +18,8 @@ import pytest
 from django.db import connection
 
 from tests.conftest import REPO_ROOT
-from tests.references.test_multiprocess import free_port, get
+from tests.references.test_multiprocess import get
+from tests.servers import ASGI_SET_UP, WSGI_SET_UP, database_url, server_environment, web_servers
 
 URL = "/api/model_references/v2/image_generation"
 WRITER = """
@@ -37,21 +37,15 @@ write(category="image_generation", name="Shared", payload=sd_payload("Shared", d
 
 
 def _environment(database_url: str, signal_dir: Path) -> dict[str, str]:
+    # Not inherited wholesale: the PostgreSQL pass sets REDIS_URL, which must stay unset here.
     env = {
         key: value
         for key, value in os.environ.items()
         if key not in ("REDIS_URL", "DATABASE_URL", "REVISION_SIGNAL_DIR", "DJANGO_SETTINGS_MODULE")
     }
-    return {
-        **env,
-        "DJANGO_SETTINGS_MODULE": "config.settings",
-        "DATABASE_URL": database_url,
-        "REVISION_SIGNAL_DIR": str(signal_dir),
-        "DEBUG": "false",
-        "SECRET_KEY": "multi-process-test-secret-key-0123456789-abcdefghijklmnop",
-        "ALLOWED_HOSTS": "127.0.0.1",
-        "PYTHONPATH": os.pathsep.join([str(REPO_ROOT), str(REPO_ROOT / "client")]),
-    }
+    return server_environment(
+        {**env, "DATABASE_URL": database_url, "REVISION_SIGNAL_DIR": str(signal_dir)}, inherit=False
+    )
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -63,45 +57,13 @@ def environment(request: pytest.FixtureRequest, tmp_path: Path) -> dict[str, str
     if connection.vendor != "postgresql":
         pytest.skip("the PostgreSQL variant runs in the PostgreSQL pass")
     request.getfixturevalue("transactional_db")
-    db = connection.settings_dict
-    url = f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
-    return _environment(url, tmp_path / "unused")
+    return _environment(database_url(), tmp_path / "unused")
 
 
 @pytest.fixture
 def two_servers(environment: dict[str, str]) -> Iterator[list[str]]:
-    processes, bases = [], []
-    set_ups = [
-        ["config.asgi:application", "--worker-class", "uvicorn_worker.UvicornWorker"],
-        ["config.wsgi:application", "--worker-class", "gthread", "--threads", "2"],
-    ]
-    try:
-        for set_up in set_ups:
-            port = free_port()
-            command = [sys.executable, "-m", "gunicorn", *set_up, "--bind", f"127.0.0.1:{port}"]
-            processes.append(
-                subprocess.Popen(
-                    [*command, "--workers", "1", "--log-level", "warning"], cwd=REPO_ROOT, env=environment
-                )
-            )
-            bases.append(f"http://127.0.0.1:{port}")
-        deadline = time.monotonic() + 60
-        for base in bases:
-            while True:
-                try:
-                    if get(f"{base}/api/heartbeat")[0] == 200:
-                        break
-                except OSError:
-                    pass
-                if time.monotonic() > deadline:
-                    raise AssertionError(f"server at {base} did not start")
-                time.sleep(0.2)
+    with web_servers(environment, [ASGI_SET_UP, WSGI_SET_UP], inherit_environment=False) as bases:
         yield bases
-    finally:
-        for process in processes:
-            process.terminate()
-        for process in processes:
-            process.wait(timeout=10)
 
 
 def write(environment: dict[str, str], operation: str, description: str) -> None:
