@@ -59,6 +59,7 @@ def proposal_as_dict(proposal: ChangeProposal) -> dict[str, Any]:
         "base_version": proposal.base_version,
         "applied_version": proposal.applied_version,
         "superseded_by": proposal.superseded_by_id,
+        "upstream_conflict": proposal.upstream_conflict,
         "requester": _actor(proposal.requested_by_kind, proposal.requested_by_id, proposal.requested_by_name),
         "approver": _actor(proposal.approved_by_kind, proposal.approved_by_id, proposal.approved_by_name),
         "rejecter": _actor(proposal.rejected_by_kind, proposal.rejected_by_id, proposal.rejected_by_name),

@@ -273,6 +273,10 @@ class PendingChangeRecordSerializer(serializers.Serializer[Any]):
     base_version = serializers.IntegerField(required=False, allow_null=True)
     applied_version = serializers.IntegerField(required=False, allow_null=True)
     superseded_by = serializers.IntegerField(required=False, allow_null=True)
+    upstream_conflict = serializers.BooleanField(
+        required=False,
+        help_text="Queued by the upstream import: upstream changed a record that was also changed here.",
+    )
     requester = ActorSerializer(required=False, allow_null=True)
     approver = ActorSerializer(required=False, allow_null=True)
     rejecter = ActorSerializer(required=False, allow_null=True)

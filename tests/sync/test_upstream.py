@@ -364,3 +364,16 @@ def test_admin_lists_upstream_conflicts_with_a_filter(based: GitHubRawStub, admi
     response = admin_client.get("/admin/pending_queue/changeproposal/?upstream_conflict__exact=1")
     assert response.status_code == 200
     assert name in response.content.decode()
+
+
+def test_the_queue_api_says_which_proposals_are_upstream_conflicts(
+    based: GitHubRawStub, admin_client: Any
+) -> None:
+    name = first_name(based, SD_FILE)
+    curate(SD, name, description="curated here")
+    edit_json(based, SD_FILE, lambda doc: doc[name].update(description="edited upstream"))
+    upstream_import(trigger=SyncRun.Trigger.COMMAND)
+    (proposal,) = ChangeProposal.objects.all()
+    answer = admin_client.get(f"/api/model_references/v2/pending_queue/changes/{proposal.pk}")
+    assert answer.status_code == 200
+    assert answer.json()["upstream_conflict"] is True
