@@ -33,6 +33,10 @@ _NAMED_SECRET = re.compile(
     r"(?P<value>[^\s'\",;&)}\]]+(?:;\s*[^\s'\",;&)}\]]+=[^\s'\",;&)}\]]+)*)",
     re.IGNORECASE,
 )
+# A password inside a URL (redis://:pw@host, amqp://user:pw@host).
+_URL_PASSWORD = re.compile(
+    r"(?P<head>\b[a-z][a-z0-9+.-]*://[^:/@\s]*:)(?!\[redacted\]@)[^@\s/]+@", re.IGNORECASE
+)
 # Tokens that are recognisable by their shape alone (GitHub's formats).
 _SHAPED_SECRET = re.compile(r"\b(?:gh[pousr]_[A-Za-z0-9]{20,}|github_pat_[A-Za-z0-9_]{20,})\b")
 
@@ -44,6 +48,7 @@ def redact(text: str) -> str:
     text = _NAMED_SECRET.sub(
         lambda m: f"{m.group('name')}{m.group('sep')}{m.group('scheme') or ''}{REDACTED}", text
     )
+    text = _URL_PASSWORD.sub(lambda m: f"{m.group('head')}{REDACTED}@", text)
     return _SHAPED_SECRET.sub(REDACTED, text)
 
 
