@@ -320,6 +320,10 @@ GITHUB_RETRY_BACKOFF_SECONDS = env.float("GITHUB_RETRY_BACKOFF_SECONDS", default
 GITHUB_RATE_LIMIT_MAX_WAIT_SECONDS = env.float("GITHUB_RATE_LIMIT_MAX_WAIT_SECONDS", default=60.0)
 PULL_REQUEST_DRY_RUN_DIR = BASE_DIR / (env.str("PULL_REQUEST_DRY_RUN_DIR", default="") or "var/pull-requests")
 
+# /api/health asks the database, the cache and the broker at once; a dependency that
+# has not answered within this many seconds is reported as `timeout`.
+HEALTH_CHECK_TIMEOUT_SECONDS = env.float("HEALTH_CHECK_TIMEOUT_SECONDS", default=2.0)
+
 # The request id (X-Request-ID): accepted when well formed (common.request_id), else
 # generated; echoed in the response, stamped on log lines, audit events and tasks.
 DJANGO_GUID = {
