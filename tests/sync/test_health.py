@@ -8,6 +8,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from django.conf import settings as django_settings
 from django.core.management import call_command
 from django.db import connection
 from django.db.migrations.loader import MigrationLoader
@@ -46,7 +47,7 @@ def test_a_healthy_service_reports_every_dependency(client: Client) -> None:
     checks = body["checks"]
     assert checks["database"]["status"] == "ok"
     assert checks["migrations"] == {"status": "ok", "pending": []}
-    expected_cache = "redis" if health.settings.REDIS_URL else "local"
+    expected_cache = "redis" if django_settings.REDIS_URL else "local"
     assert checks["cache"]["status"] == "ok" and checks["cache"]["backend"] == expected_cache
     assert checks["broker"] == {"status": "eager"}
     assert checks["ai_horde"]["degraded"] is False
