@@ -332,7 +332,7 @@ DJANGO_GUID = {
     # accepts UUID4s only).
     "VALIDATE_GUID": False,
     "RETURN_HEADER": True,
-    "EXPOSE_HEADER": True,
+    "EXPOSE_HEADER": False,
 }
 
 # `text` (readable, the default and `make run`) or `json` (one object per line, production).
