@@ -12,6 +12,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from audit.models import ActorKind, AuditChainHead, AuditEvent, EventSource
+from common.request_id import current_request_id
 
 
 @dataclass(frozen=True)
@@ -107,9 +108,14 @@ def audit_events_append(
     source: str = EventSource.SYSTEM,
     request_id: str = "",
 ) -> list[AuditEvent]:
-    """Append events to the chain in order, in the caller's transaction."""
+    """Append events to the chain in order, in the caller's transaction.
+
+    ``request_id`` defaults to the id of the request or task being served, so every
+    caller (views, admin actions, tasks) records it without passing it down.
+    """
     if not events:
         return []
+    request_id = request_id or current_request_id()
     head, _ = AuditChainHead.objects.select_for_update().get_or_create(id=1)
     occurred_at = timezone.now()
     sequence, prev_hash = head.sequence, head.hash

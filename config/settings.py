@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "rest_framework.authtoken",
     "drf_spectacular",
     "django_celery_beat",
+    "django_guid",
     "references",
     "pending_queue",
     "audit",
@@ -59,6 +60,10 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First, so every answer (a 503 included) carries the request id and every log
+    # line of the request has it; the guard drops a malformed incoming id.
+    "common.request_id.RequestIdHeaderGuard",
+    "django_guid.middleware.guid_middleware",
     "common.database.DatabaseOutageMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -315,10 +320,49 @@ GITHUB_RETRY_BACKOFF_SECONDS = env.float("GITHUB_RETRY_BACKOFF_SECONDS", default
 GITHUB_RATE_LIMIT_MAX_WAIT_SECONDS = env.float("GITHUB_RATE_LIMIT_MAX_WAIT_SECONDS", default=60.0)
 PULL_REQUEST_DRY_RUN_DIR = BASE_DIR / (env.str("PULL_REQUEST_DRY_RUN_DIR", default="") or "var/pull-requests")
 
+# /api/health asks the database, the cache and the broker at once; a dependency that
+# has not answered within this many seconds is reported as `timeout`.
+HEALTH_CHECK_TIMEOUT_SECONDS = env.float("HEALTH_CHECK_TIMEOUT_SECONDS", default=2.0)
+
+# The request id (X-Request-ID): accepted when well formed (common.request_id), else
+# generated; echoed in the response, stamped on log lines, audit events and tasks.
+DJANGO_GUID = {
+    "GUID_HEADER_NAME": "X-Request-ID",
+    # common.request_id.RequestIdHeaderGuard has validated it (django-guid's own check
+    # accepts UUID4s only).
+    "VALIDATE_GUID": False,
+    "RETURN_HEADER": True,
+    "EXPOSE_HEADER": False,
+}
+
+# `text` (readable, the default and `make run`) or `json` (one object per line, production).
+LOG_FORMAT = env.str("LOG_FORMAT", default="text")
+if LOG_FORMAT not in ("text", "json"):
+    raise ImproperlyConfigured(f"LOG_FORMAT must be 'text' or 'json', not {LOG_FORMAT!r}")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {
+        "request_id": {"()": "common.log_format.RequestIdFilter"},
+        "redact_secrets": {"()": "common.log_format.SecretRedactingFilter"},
+    },
+    "formatters": {
+        "text": {
+            "()": "common.log_format.RedactingTextFormatter",
+            "format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s]: %(message)s",
+        },
+        "json": {"()": "common.log_format.JsonFormatter"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": LOG_FORMAT,
+            "filters": ["request_id", "redact_secrets"],
+        }
+    },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    "loggers": {
+        # django-guid logs every id it sees or makes at INFO: noise, not news.
+        "django_guid": {"level": "WARNING"},
+    },
 }

@@ -13,10 +13,14 @@ from references.api import v1, v2
 from references.api.export import export_urlpatterns
 from references.api.metadata import metadata_urlpatterns
 from references.api.service import HeartbeatView, ReplicateModeView, RootView
+from sync.api.health import HealthReportView, LivenessView, ReadinessView
 
 api_patterns: list[URLPattern | URLResolver] = [
     path("", RootView.as_view(), name="root"),
     path("heartbeat", HeartbeatView.as_view(), name="heartbeat"),
+    path("health", HealthReportView.as_view(), name="health"),
+    path("health/ready", ReadinessView.as_view(), name="health-ready"),
+    path("health/live", LivenessView.as_view(), name="health-live"),
     path("replicate_mode", ReplicateModeView.as_view(), name="replicate-mode"),
     path("model_references/export/", include(export_urlpatterns)),
     # Before the version modules: their `<category>` patterns must not see these paths.
