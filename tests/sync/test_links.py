@@ -60,7 +60,9 @@ def payload_with(name: str, urls: list[str]) -> dict[str, Any]:
 
 
 def add_record(name: str, urls: list[str]) -> None:
-    record_create(category=SD, name=name, payload=payload_with(name, urls), actor=Actor.system("t"), source="sync")
+    record_create(
+        category=SD, name=name, payload=payload_with(name, urls), actor=Actor.system("t"), source="sync"
+    )
 
 
 def test_each_answer_gets_its_status_in_bounded_time(
@@ -212,9 +214,11 @@ def test_task_and_command_run_it_once(link_settings: Any, hosts: tuple[FileHost,
     assert summary.startswith("links run") and "succeeded" in summary
     out = io.StringIO()
     call_command("sync", "links", stdout=out)
-    assert "checked 2 URLs of 2 files" in out.getvalue() and "broken: image_generation/Alpha" in out.getvalue()
+    assert (
+        "checked 2 URLs of 2 files" in out.getvalue() and "broken: image_generation/Alpha" in out.getvalue()
+    )
     assert list(SyncRun.objects.filter(kind="links").values_list("trigger", flat=True)) == ["command", "beat"]
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="nonsense"):
         check_download_links.delay(trigger="nonsense").get()
 
 
