@@ -79,7 +79,9 @@ class FileHost:
                 if self.command == "GET" and self.headers.get("Range") == "bytes=0-0":
                     self._answer(206, {"Content-Range": f"bytes 0-0/{size}"}, b"\0")
                 elif self.command == "HEAD":
-                    self._answer(200, {"Content-Length": str(size), "Content-Type": "application/octet-stream"})
+                    self._answer(
+                        200, {"Content-Length": str(size), "Content-Type": "application/octet-stream"}
+                    )
                 else:
                     self._answer(500, {}, b"the stand-in never sends whole files")
 
@@ -129,7 +131,9 @@ class FileHost:
     @contextmanager
     def running(self) -> Iterator[FileHost]:
         self.server = _QuietServer(("127.0.0.1", 0), self.handler())
-        thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+        thread = threading.Thread(
+            target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
         thread.start()
         try:
             yield self
