@@ -22,8 +22,15 @@ from django.db.models import Q
 from django.http import HttpRequest
 from rest_framework.exceptions import Throttled
 
+from common.shared_cache import cache_get
 from pending_queue.auth import _throttle_key_checks, approver_ids, requestor_ids
-from sync.horde_api import HordeUnavailableError, HordeUser, find_user, is_well_formed_key
+from sync.horde_api import (
+    HordeUnavailableError,
+    HordeUser,
+    find_user,
+    horde_user_cache_key,
+    is_well_formed_key,
+)
 
 USERNAME_PREFIX = "horde:"
 
@@ -143,7 +150,7 @@ class HordeKeyLoginForm(AdminAuthenticationForm):
             return super().clean()
         try:
             # The same per-address budget as the API: each unknown key costs an AI Horde call.
-            if self.request is not None:
+            if self.request is not None and cache_get(horde_user_cache_key(key)) is None:
                 _throttle_key_checks(self.request)  # type: ignore[arg-type]
         except Throttled:
             raise forms.ValidationError(

@@ -38,6 +38,8 @@ class FileHost:
         self.size = size
         self.slow_seconds = slow_seconds
         self.redirect_to = ""
+        #: Added before every answer: a round trip to a real host (the benchmark uses it).
+        self.latency_seconds = 0.0
         self.requests: list[tuple[str, str, str]] = []
         self.lock = threading.Lock()
         self.server: ThreadingHTTPServer | None = None
@@ -90,6 +92,8 @@ class FileHost:
                 path = parts.path
                 with host.lock:
                     host.requests.append((self.command, path, self.headers.get("Range", "")))
+                if host.latency_seconds:
+                    time.sleep(host.latency_seconds)
                 size = int(parse_qs(parts.query).get("size", [host.size])[0])
                 name = path.split("/", 2)[2] if path.count("/") >= 2 else ""
                 if path.startswith("/files/"):
