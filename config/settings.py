@@ -320,6 +320,21 @@ GITHUB_RETRY_BACKOFF_SECONDS = env.float("GITHUB_RETRY_BACKOFF_SECONDS", default
 GITHUB_RATE_LIMIT_MAX_WAIT_SECONDS = env.float("GITHUB_RATE_LIMIT_MAX_WAIT_SECONDS", default=60.0)
 PULL_REQUEST_DRY_RUN_DIR = BASE_DIR / (env.str("PULL_REQUEST_DRY_RUN_DIR", default="") or "var/pull-requests")
 
+# Download-link health (sync.check_download_links, daily): checks in flight overall and
+# per host (file hosts throttle or ban bursts), the timeout of one check, the answer time
+# above which a link counts as slow, and the redirects followed before giving up.
+LINK_CHECK_CONCURRENCY = env.int("LINK_CHECK_CONCURRENCY", default=32)
+LINK_CHECK_PER_HOST = env.int("LINK_CHECK_PER_HOST", default=4)
+LINK_CHECK_TIMEOUT_SECONDS = env.float("LINK_CHECK_TIMEOUT_SECONDS", default=15.0)
+LINK_CHECK_SLOW_SECONDS = env.float("LINK_CHECK_SLOW_SECONDS", default=5.0)
+LINK_CHECK_MAX_REDIRECTS = env.int("LINK_CHECK_MAX_REDIRECTS", default=5)
+
+# Approvers and requestors may log in to the admin with their AI Horde API key.
+AUTHENTICATION_BACKENDS = [
+    "django.contrib.auth.backends.ModelBackend",
+    "pending_queue.admin_auth.HordeApiKeyBackend",
+]
+
 # /api/health asks the database, the cache and the broker at once; a dependency that
 # has not answered within this many seconds is reported as `timeout`.
 HEALTH_CHECK_TIMEOUT_SECONDS = env.float("HEALTH_CHECK_TIMEOUT_SECONDS", default=2.0)
@@ -339,6 +354,7 @@ DJANGO_GUID = {
 LOG_FORMAT = env.str("LOG_FORMAT", default="text")
 if LOG_FORMAT not in ("text", "json"):
     raise ImproperlyConfigured(f"LOG_FORMAT must be 'text' or 'json', not {LOG_FORMAT!r}")
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

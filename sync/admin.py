@@ -12,8 +12,12 @@ from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
 from common.admin import ReadOnlyAdmin
-from sync.models import SyncRun
+
+# Branding, the dashboard, and the record and proposal pages with link health and usage.
+from sync import curation_admin  # noqa: F401
+from sync.models import DownloadLinkCheck, SyncRun
 from sync.services import export_enqueue, pull_requests_enqueue
+from sync.services.links import links_enqueue
 from sync.services.upstream import upstream_enqueue
 
 # The kinds an admin can start now, and the service that enqueues each.
@@ -21,6 +25,7 @@ RUNNABLE_KINDS: dict[str, Callable[..., bool]] = {
     SyncRun.Kind.EXPORT: export_enqueue,
     SyncRun.Kind.UPSTREAM: upstream_enqueue,
     SyncRun.Kind.PULL_REQUESTS: pull_requests_enqueue,
+    SyncRun.Kind.LINKS: links_enqueue,
 }
 
 
@@ -81,3 +86,18 @@ class SyncRunAdmin(ReadOnlyAdmin):
     @admin.display(description="log")
     def log_pretty(self, obj: SyncRun) -> SafeString:
         return format_html('<pre style="white-space: pre-wrap">{}</pre>', obj.log)
+
+
+@admin.register(DownloadLinkCheck)
+class DownloadLinkCheckAdmin(ReadOnlyAdmin):
+    list_display = (
+        "model_name",
+        "category",
+        "status",
+        "previous_status",
+        "http_status",
+        "final_host",
+        "checked_at",
+    )
+    list_filter = ("status", "previous_status", "category", "final_host")
+    search_fields = ("model_name", "url")

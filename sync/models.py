@@ -15,6 +15,7 @@ class SyncRun(models.Model):
         EXPORT = "export", "Export"
         UPSTREAM = "upstream", "Upstream import"
         PULL_REQUESTS = "pull_requests", "Pull requests"
+        LINKS = "links", "Download-link check"
 
     class Status(models.TextChoices):
         RUNNING = "running", "Running"
@@ -102,3 +103,57 @@ class UpstreamBase(models.Model):
 
     def __str__(self) -> str:
         return f"upstream base of {self.category} ({self.filename}, {self.sha256[:12]})"
+
+
+class LinkStatus(models.TextChoices):
+    OK = "ok", "ok"
+    BROKEN = "broken", "broken"
+    LOGIN_REQUIRED = "login_required", "login required"
+    SLOW = "slow", "slow"
+    UNKNOWN_HOST = "unknown_host", "unknown host"
+
+
+LINK_STATUS_VALUES = [value for value, _ in LinkStatus.choices]
+
+
+class DownloadLinkCheck(models.Model):
+    """The latest check of one download URL of one record (sync.services.links).
+
+    One row per (category, model, url): a run replaces the row's result and keeps the
+    status it replaced in ``previous_status``, so "became broken" needs no history table.
+    Rows of URLs a record no longer lists are removed by the next run.
+    """
+
+    category = models.CharField(max_length=32, choices=CATEGORY_CHOICES)
+    model_name = models.CharField(max_length=255)
+    url = models.TextField()
+    status = models.CharField(max_length=16, choices=LinkStatus.choices)
+    previous_status = models.CharField(max_length=16, choices=LinkStatus.choices, blank=True)
+    http_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    size_bytes = models.BigIntegerField(null=True, blank=True)
+    final_host = models.CharField(max_length=255, blank=True)
+    elapsed_ms = models.PositiveIntegerField(null=True, blank=True)
+    detail = models.CharField(max_length=500, blank=True)
+    checked_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ("category", "model_name", "url")
+        constraints = [
+            models.UniqueConstraint(fields=["category", "model_name", "url"], name="linkcheck_unique_url"),
+            models.CheckConstraint(
+                condition=models.Q(status__in=LINK_STATUS_VALUES), name="linkcheck_status_valid"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(previous_status__in=["", *LINK_STATUS_VALUES]),
+                name="linkcheck_previous_status_valid",
+            ),
+        ]
+        indexes = [models.Index(fields=["status"], name="linkcheck_status_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.category}/{self.model_name}: {self.url} ({self.status})"
+
+    @property
+    def became_worse(self) -> bool:
+        """True when the previous check was ok and this one is not."""
+        return self.previous_status == LinkStatus.OK and self.status != LinkStatus.OK

@@ -2,9 +2,86 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from django.db.models import Case, Count, IntegerField, Subquery, Value, When
+
 from sync.circuit_breaker import AI_HORDE_BREAKER
+from sync.models import DownloadLinkCheck, SyncRun
 
 
 def ai_horde_health() -> dict[str, object]:
     """How this process sees the AI Horde API: the circuit breaker's state."""
     return AI_HORDE_BREAKER.state()
+
+
+# --- download-link health (sync.services.links) --------------------------------------
+
+#: Worst first: a record's link status is that of its worst file.
+LINK_SEVERITY = ("broken", "unknown_host", "login_required", "slow", "ok")
+PROBLEM_STATUSES = ("broken", "login_required")
+
+
+def link_problems(category: str) -> dict[str, list[str]]:
+    """Models of ``category`` with broken or login-gated downloads, for the deletion-risk flags.
+
+    ``{model_name: [status, ...]}``: one status (``"broken"`` or ``"login_required"``)
+    per problem file, in URL order; models whose links are fine (or unchecked) are absent.
+    """
+    problems: dict[str, list[str]] = {}
+    rows = (
+        DownloadLinkCheck.objects.filter(category=category, status__in=PROBLEM_STATUSES)
+        .order_by("model_name", "url")
+        .values_list("model_name", "status")
+    )
+    for name, status in rows:
+        problems.setdefault(name, []).append(status)
+    return problems
+
+
+def link_checks_of(*, category: str, name: str) -> list[DownloadLinkCheck]:
+    """The latest check of each download of one record."""
+    return list(DownloadLinkCheck.objects.filter(category=category, model_name=name).order_by("url"))
+
+
+def worst_link_status(category_ref: Any, name_ref: Any) -> Subquery:
+    """A subquery for the worst link status of a record (None when never checked)."""
+    severity = Case(
+        *(When(status=status, then=Value(rank)) for rank, status in enumerate(LINK_SEVERITY)),
+        default=Value(len(LINK_SEVERITY)),
+        output_field=IntegerField(),
+    )
+    worst = (
+        DownloadLinkCheck.objects.filter(category=category_ref, model_name=name_ref)
+        .annotate(severity=severity)
+        .order_by("severity")
+        .values("status")[:1]
+    )
+    return Subquery(worst)
+
+
+def links_not_ok(*, limit: int = 20) -> list[DownloadLinkCheck]:
+    """Links that are not ok, those that just stopped working first."""
+    fresh = Case(When(previous_status="ok", then=Value(0)), default=Value(1), output_field=IntegerField())
+    return list(
+        DownloadLinkCheck.objects.exclude(status="ok")
+        .annotate(fresh=fresh)
+        .order_by("fresh", "category", "model_name", "url")[:limit]
+    )
+
+
+def link_status_counts() -> dict[str, int]:
+    counts = {status: 0 for status in LINK_SEVERITY}
+    for row in DownloadLinkCheck.objects.values("status").annotate(n=Count("id")):
+        counts[row["status"]] = row["n"]
+    return counts
+
+
+def last_run_per_kind() -> list[SyncRun]:
+    """The newest run of every kind that ever ran, in the order of the kinds."""
+    runs = []
+    for kind in SyncRun.Kind.values:
+        run = SyncRun.objects.filter(kind=kind).order_by("-started_at", "-id").first()
+        if run is not None:
+            runs.append(run)
+    return runs

@@ -13,6 +13,7 @@ from django.db import InterfaceError, OperationalError
 from sync.github_api import GitHubUnavailableError
 from sync.models import SyncRun
 from sync.services import export_publish, pull_requests_open
+from sync.services.links import links_check
 from sync.services.upstream import UpstreamFetchError, upstream_import
 
 # Worth another try: a full or unmounted disk, a database that dropped the connection.
@@ -67,3 +68,17 @@ def open_pull_requests(trigger: str = SyncRun.Trigger.COMMAND, dry_run: bool = F
     """Create, update or close the sync pull requests of the legacy repositories."""
     parsed = SyncRun.Trigger(trigger)
     return pull_requests_open(trigger=parsed, dry_run=bool(dry_run)).summary()
+
+
+@shared_task(
+    name="sync.check_download_links",
+    autoretry_for=RETRYABLE_ERRORS,
+    retry_backoff=60,
+    retry_backoff_max=900,
+    retry_jitter=True,
+    max_retries=2,
+)
+def check_download_links(trigger: str = SyncRun.Trigger.COMMAND) -> str:
+    """Check every download link of the registry (sync.services.links); returns the run's summary."""
+    parsed = SyncRun.Trigger(trigger)
+    return links_check(trigger=parsed).summary()

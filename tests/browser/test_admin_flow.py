@@ -161,3 +161,84 @@ def test_approver_reviews_approves_and_applies_in_the_browser(
     status, after = api_record(base)
     assert status == 200
     assert after["description"] == "Reviewed in a real browser" and after["nsfw"] is True
+
+
+def test_an_approver_logs_in_with_an_api_key_and_curates_with_data(
+    browser: Any, live_server: Any, horde: Any, tmp_path: Path
+) -> None:
+    """Dashboard, record list (columns, a filter) and a proposal page, after an API-key login."""
+    from django.utils import timezone
+    from selenium.webdriver.common.by import By
+
+    from sync.models import DownloadLinkCheck, SyncRun
+
+    record_create(category=SD, name=NAME, payload=sd_payload(NAME), actor=Actor.system("seed"), source="sync")
+    record_create(
+        category=SD,
+        name="Other Model",
+        payload=sd_payload("Other Model", nsfw=True),
+        actor=Actor.system("seed"),
+        source="sync",
+    )
+    now = timezone.now()
+    DownloadLinkCheck.objects.create(
+        category=SD,
+        model_name=NAME,
+        url=f"https://example.invalid/{NAME}.safetensors",
+        status="broken",
+        previous_status="ok",
+        http_status=404,
+        checked_at=now,
+    )
+    SyncRun.objects.create(
+        kind="links", status="succeeded", started_at=now, finished_at=now, duration_ms=1200
+    )
+    proposal = proposal_create_v2(
+        category=SD,
+        operation="update",
+        body=sd_payload(NAME, description="Checked with data"),
+        path_name=NAME,
+        actor=Actor(kind="horde", id="1", display_name="alice#1"),
+    )
+    base = live_server.url
+
+    # Log in with the AI Horde API key (the stand-in says it is bob#2, an approver).
+    browser.get(f"{base}/admin/login/?next=/admin/")
+    assert "Horde Model Reference" in browser.title
+    browser.find_element(By.ID, "id_horde_api_key").send_keys("approver-key")
+    click_and_wait(browser, By.CSS_SELECTOR, "input[type=submit]")
+    assert browser.find_elements(By.ID, "logout-form")
+    assert horde.lookups("approver-key") == 1
+
+    # The dashboard.
+    dashboard = browser.find_element(By.ID, "curation-dashboard")
+    assert "Horde Model Reference administration" in browser.find_element(By.ID, "site-name").text
+    pending = browser.find_element(By.CSS_SELECTOR, "#dashboard-pending tr.pending-category")
+    assert pending.get_attribute("data-category") == SD and pending.text.endswith("1")
+    assert browser.find_element(By.CSS_SELECTOR, "#dashboard-runs tr[data-kind=links]").text.count(
+        "succeeded"
+    )
+    assert NAME in dashboard.find_element(By.ID, "dashboard-links").text
+    assert "No usage statistics yet" in dashboard.find_element(By.ID, "dashboard-usage").text
+    browser.save_screenshot(str(tmp_path / "dashboard.png"))
+
+    # The record list: the curation columns, then the NSFW filter.
+    browser.get(f"{base}/admin/references/modelrecord/")
+    headers = [
+        th.text.strip().lower() for th in browser.find_elements(By.CSS_SELECTOR, "#result_list thead th")
+    ]
+    for column in ("baseline", "nsfw", "style", "size", "usage (day)", "usage (month)", "workers", "links"):
+        assert column in headers, headers
+    broken = browser.find_element(By.CSS_SELECTOR, "#result_list td.field-link_status_badge .link-broken")
+    assert broken.text == "broken"
+    browser.get(f"{base}/admin/references/modelrecord/?nsfw=True")
+    names = [a.text for a in browser.find_elements(By.CSS_SELECTOR, "#result_list th.field-name a")]
+    assert names == ["Other Model"]
+
+    # The proposal page: the diff, and beside it what the change affects.
+    browser.get(f"{base}/admin/pending_queue/changeproposal/{proposal.pk}/change/")
+    assert browser.find_element(By.ID, "proposal-diff")
+    affected = browser.find_element(By.ID, "affected-model").text
+    assert "workers: —" in affected and "broken" in affected
+    browser.save_screenshot(str(tmp_path / "proposal-with-data.png"))
+    assert User.objects.get(username="horde:2").has_perm("pending_queue.approve_changeproposal")
