@@ -13,6 +13,7 @@ from django.db import InterfaceError, OperationalError
 from sync.github_api import GitHubUnavailableError
 from sync.models import SyncRun
 from sync.services import export_publish, pull_requests_open
+from sync.services.audit_verify import audit_verify_run
 from sync.services.upstream import UpstreamFetchError, upstream_import
 
 # Worth another try: a full or unmounted disk, a database that dropped the connection.
@@ -67,3 +68,18 @@ def open_pull_requests(trigger: str = SyncRun.Trigger.COMMAND, dry_run: bool = F
     """Create, update or close the sync pull requests of the legacy repositories."""
     parsed = SyncRun.Trigger(trigger)
     return pull_requests_open(trigger=parsed, dry_run=bool(dry_run)).summary()
+
+
+@shared_task(
+    name="audit.verify_chain",
+    # Only a lost database connection is worth a retry; a broken chain is a recorded outcome.
+    autoretry_for=(OperationalError, InterfaceError),
+    retry_backoff=60,
+    retry_backoff_max=900,
+    retry_jitter=True,
+    max_retries=3,
+)
+def verify_audit_chain(trigger: str = SyncRun.Trigger.COMMAND) -> str:
+    """Verify the audit trail's hash chain (recorded as a SyncRun of kind audit_verify)."""
+    parsed = SyncRun.Trigger(trigger)
+    return audit_verify_run(trigger=parsed).summary()
