@@ -14,6 +14,7 @@ from django.utils.safestring import SafeString
 from common.admin import ReadOnlyAdmin
 from sync.models import SyncRun
 from sync.services import export_enqueue, pull_requests_enqueue
+from sync.services.audit_verify import audit_verify_enqueue
 from sync.services.upstream import upstream_enqueue
 
 # The kinds an admin can start now, and the service that enqueues each.
@@ -21,6 +22,7 @@ RUNNABLE_KINDS: dict[str, Callable[..., bool]] = {
     SyncRun.Kind.EXPORT: export_enqueue,
     SyncRun.Kind.UPSTREAM: upstream_enqueue,
     SyncRun.Kind.PULL_REQUESTS: pull_requests_enqueue,
+    SyncRun.Kind.AUDIT_VERIFY: audit_verify_enqueue,
 }
 
 
@@ -51,7 +53,8 @@ class SyncRunAdmin(ReadOnlyAdmin):
         return request.user.has_perm("sync.add_syncrun")
 
     @admin.action(
-        description="Run this kind now (export, upstream import, pull requests)", permissions=["run"]
+        description="Run this kind now (export, upstream import, pull requests, audit verification)",
+        permissions=["run"],
     )
     def run_now(self, request: HttpRequest, queryset: QuerySet[SyncRun]) -> None:
         kinds = set(queryset.values_list("kind", flat=True))

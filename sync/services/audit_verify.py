@@ -47,3 +47,15 @@ def audit_verify_run(*, trigger: str) -> SyncRun:
     logger.error("audit chain verification failed at %s", broken)
     log = f"{result.events_checked} event(s) verified before the first bad one"
     return run_finish(run, status=SyncRun.Status.FAILED, counts=counts, log=log, error=broken)
+
+
+def audit_verify_enqueue(*, trigger: str) -> bool:
+    """Send ``audit.verify_chain`` to the workers (run it here in eager mode); never raises."""
+    from sync.tasks import verify_audit_chain
+
+    try:
+        verify_audit_chain.apply_async(kwargs={"trigger": trigger})
+    except Exception:
+        logger.exception("could not run or enqueue an audit verification")
+        return False
+    return True

@@ -96,3 +96,15 @@ def test_a_bad_trigger_is_refused_and_records_nothing() -> None:
     with pytest.raises(ValueError, match="nope"):
         verify_audit_chain.delay(trigger="nope").get()
     assert not SyncRun.objects.filter(kind=SyncRun.Kind.AUDIT_VERIFY).exists()
+
+
+def test_the_admin_runs_a_verification_now(admin_client: Any) -> None:
+    append(2)
+    verify_audit_chain.delay(trigger="beat").get()
+    run = SyncRun.objects.get(kind=SyncRun.Kind.AUDIT_VERIFY)
+    response = admin_client.post(
+        "/admin/sync/syncrun/", {"action": "run_now", "_selected_action": [run.pk]}, follow=True
+    )
+    assert response.status_code == 200
+    latest = SyncRun.objects.filter(kind=SyncRun.Kind.AUDIT_VERIFY).latest("pk")
+    assert latest.pk != run.pk and latest.trigger == "admin" and latest.status == "succeeded"
