@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from django.utils import timezone
+
 from audit.models import AuditEvent
 from pending_queue.diff import change_diff
 
@@ -203,10 +205,6 @@ def queue_audit_replay() -> QueueAuditReplay:
         batch_id = details.get("batch_id", summary.get("batch_id"))
         batch = batches.get(batch_id) if isinstance(batch_id, int) else None
         if action in ("proposal.approved", "proposal.rejected") and isinstance(batch_id, int):
-            previous = batches.get(change.batch_id) if change.batch_id is not None else None
-            if previous is not None and previous.batch_id != batch_id:
-                # An approved change rejected later (stale) by another review.
-                previous.approved_ids.discard(change_id)
             batch = batches.get(batch_id) or batches.setdefault(batch_id, AuditBatch(batch_id=batch_id))
             batch.batch_title = details.get("batch_title") or batch.batch_title
             change.batch_id, change.batch_title = batch_id, batch.batch_title
@@ -218,8 +216,8 @@ def queue_audit_replay() -> QueueAuditReplay:
             change.rejected_by, change.rejected_at = actor_id, when
             change.reject_reason = details.get("reason")
             if batch is not None:
-                # An approved change rejected later (stale) counts once, as rejected.
-                batch.approved_ids.discard(change_id)
+                # A stale approved change rejected by a later review stays counted in the
+                # batch that approved it: each summary tells what its own decision was.
                 batch.rejected_ids.add(change_id)
         elif action == "proposal.applied":
             change.applied_by, change.applied_at = actor_id, when
@@ -234,8 +232,6 @@ def queue_audit_replay() -> QueueAuditReplay:
 
 
 def _now() -> int:
-    from django.utils import timezone
-
     return _unix(timezone.now())
 
 

@@ -173,3 +173,21 @@ def test_order_of_checks_and_bad_input(client: Client, horde: Any) -> None:
     # Reads only: a POST is 405, and nothing was written.
     assert send(client, "post", f"{A2}/current", {}).status_code == 405
     assert AuditEvent.objects.count() == before
+
+
+def test_a_stale_approval_rejected_later_shows_in_both_decisions(client: Client, horde: Any) -> None:
+    change = propose(client, "Stale")
+    first = approve(client, change)["batch_id"]
+    second = send(
+        client,
+        "post",
+        f"{Q2}/batches",
+        {"batch_title": "drop it", "rejected_ids": [change], "reject_reason": "stale"},
+    ).json()["batch_id"]
+    summaries = {b["batch_id"]: b for b in get(client, f"{A2}/batches").json()["batches"]}
+    assert summaries[first]["approved_change_count"] == 1
+    assert summaries[second]["rejected_change_count"] == 1 and summaries[second]["approved_by"] is None
+    (timeline,) = get(client, f"{A2}/batches/{second}").json()["changes"]
+    assert timeline["status"] == "rejected" and timeline["batch_id"] == second
+    assert [e["action"] for e in timeline["events"]] == ["enqueue", "approve", "reject"]
+    assert get(client, f"{A2}/current").json()["total_pending"] == 0
