@@ -50,6 +50,7 @@ bench-all: install
 	$(BIN)/python bench/upstream_sync.py
 	$(BIN)/python bench/export_publish.py
 	$(BIN)/python bench/links.py
+	$(BIN)/python bench/audit.py
 
 clean:
 	rm -rf $(VENV) var db.sqlite3 .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -8,6 +8,7 @@ from django.contrib import admin
 from django.urls import URLPattern, URLResolver, include, path
 from drf_spectacular.views import SpectacularJSONAPIView, SpectacularRedocView, SpectacularSwaggerView
 
+from pending_queue.api.audit import audit_urlpatterns
 from pending_queue.api.queue import queue_urlpatterns
 from references.api import v1, v2
 from references.api.export import export_urlpatterns
@@ -25,9 +26,11 @@ api_patterns: list[URLPattern | URLResolver] = [
     path("model_references/export/", include(export_urlpatterns)),
     # Before the version modules: their `<category>` patterns must not see these paths.
     path("model_references/v1/metadata/", include(metadata_urlpatterns("v1"))),
+    path("model_references/v1/pending_queue/audit/", include(audit_urlpatterns("v1"))),
     path("model_references/v1/pending_queue/", include(queue_urlpatterns("v1"))),
     path("model_references/v1/", include(v1.urlpatterns)),
     path("model_references/v2/metadata/", include(metadata_urlpatterns("v2"))),
+    path("model_references/v2/pending_queue/audit/", include(audit_urlpatterns("v2"))),
     path("model_references/v2/pending_queue/", include(queue_urlpatterns("v2"))),
     path("model_references/v2/", include(v2.urlpatterns)),
 ]

@@ -17,6 +17,7 @@ from common.admin import ReadOnlyAdmin
 from sync import curation_admin  # noqa: F401
 from sync.models import DownloadLinkCheck, SyncRun
 from sync.services import export_enqueue, pull_requests_enqueue
+from sync.services.audit_verify import audit_verify_enqueue
 from sync.services.links import links_enqueue
 from sync.services.upstream import upstream_enqueue
 
@@ -26,6 +27,7 @@ RUNNABLE_KINDS: dict[str, Callable[..., bool]] = {
     SyncRun.Kind.UPSTREAM: upstream_enqueue,
     SyncRun.Kind.PULL_REQUESTS: pull_requests_enqueue,
     SyncRun.Kind.LINKS: links_enqueue,
+    SyncRun.Kind.AUDIT_VERIFY: audit_verify_enqueue,
 }
 
 
@@ -56,7 +58,8 @@ class SyncRunAdmin(ReadOnlyAdmin):
         return request.user.has_perm("sync.add_syncrun")
 
     @admin.action(
-        description="Run this kind now (export, upstream import, pull requests)", permissions=["run"]
+        description="Run this kind now (export, upstream import, pull requests, audit verification)",
+        permissions=["run"],
     )
     def run_now(self, request: HttpRequest, queryset: QuerySet[SyncRun]) -> None:
         kinds = set(queryset.values_list("kind", flat=True))

@@ -16,6 +16,7 @@ class SyncRun(models.Model):
         UPSTREAM = "upstream", "Upstream import"
         PULL_REQUESTS = "pull_requests", "Pull requests"
         LINKS = "links", "Download-link check"
+        AUDIT_VERIFY = "audit_verify", "Audit chain verification"
 
     class Status(models.TextChoices):
         RUNNING = "running", "Running"
@@ -45,6 +46,8 @@ class SyncRun(models.Model):
 
     class Meta:
         ordering = ("-started_at",)
+        # The heartbeat's "latest run of a kind" read.
+        indexes = [models.Index(fields=["kind", "-started_at"], name="syncrun_kind_started_idx")]
         constraints = [
             models.CheckConstraint(
                 condition=models.Q(status__in=["running", "succeeded", "partial", "failed", "skipped"]),

@@ -13,6 +13,7 @@ from django.db import InterfaceError, OperationalError
 from sync.github_api import GitHubUnavailableError
 from sync.models import SyncRun
 from sync.services import export_publish, pull_requests_open
+from sync.services.audit_verify import audit_verify_run
 from sync.services.links import links_check
 from sync.services.upstream import UpstreamFetchError, upstream_import
 
@@ -82,3 +83,18 @@ def check_download_links(trigger: str = SyncRun.Trigger.COMMAND) -> str:
     """Check every download link of the registry (sync.services.links); returns the run's summary."""
     parsed = SyncRun.Trigger(trigger)
     return links_check(trigger=parsed).summary()
+
+
+@shared_task(
+    name="audit.verify_chain",
+    # Only a lost database connection is worth a retry; a broken chain is a recorded outcome.
+    autoretry_for=(OperationalError, InterfaceError),
+    retry_backoff=60,
+    retry_backoff_max=900,
+    retry_jitter=True,
+    max_retries=3,
+)
+def verify_audit_chain(trigger: str = SyncRun.Trigger.COMMAND) -> str:
+    """Verify the audit trail's hash chain (recorded as a SyncRun of kind audit_verify)."""
+    parsed = SyncRun.Trigger(trigger)
+    return audit_verify_run(trigger=parsed).summary()

@@ -25,10 +25,11 @@ class RootView(ServiceView):
 class HeartbeatView(ServiceView):
     @extend_schema(operation_id="heartbeat", responses={200: OpenApiTypes.OBJECT}, tags=["service"])
     def get(self, request: Request) -> Response:
-        # What this process already knows from its breakers: polling the
-        # heartbeat must not add a round trip to Redis or the database.
+        # What this process already knows from its breakers: polling the heartbeat
+        # must not add a round trip to Redis, nor more than one small database read
+        # per process per minute (the last audit verification, cached in memory).
         from common.health import CACHE_BREAKER, DATABASE_BREAKER
-        from sync.selectors import ai_horde_health
+        from sync.selectors import ai_horde_health, audit_verification_latest
 
         shared_cache = bool(settings.REDIS_URL)
         cache_state = (
@@ -48,6 +49,8 @@ class HeartbeatView(ServiceView):
                 "ai_horde": ai_horde_health(),
                 "cache": cache_state,
                 "database": DATABASE_BREAKER.state(),
+                # At most one indexed query per process per minute (cached in memory).
+                "audit_verification": audit_verification_latest(),
             }
         )
 
