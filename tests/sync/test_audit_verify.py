@@ -86,7 +86,7 @@ def test_the_daily_schedule_is_seeded_once() -> None:
     # Re-running the seed (as a re-applied migration would) keeps one, even when edited.
     task.enabled = False
     task.save()
-    migration = importlib.import_module("sync.migrations.0007_audit_verify_kind_schedule")
+    migration = importlib.import_module("sync.migrations.0008_audit_verify_kind_schedule")
     migration.seed(django_apps, None)
     (again,) = PeriodicTask.objects.filter(task="audit.verify_chain")
     assert again.enabled is False
