@@ -1,4 +1,4 @@
-"""pending_queue.diff: field diffs, net operations and criticality (upstream §6.8)."""
+"""common.diff (re-exported by pending_queue.diff): field diffs, net operations and criticality (upstream §6.8)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from horde_model_reference.meta_consts import MODEL_REFERENCE_CATEGORY
-from pending_queue.diff import (
+from common.diff import (
     CONFIG_DOWNLOAD_PATH,
     ChangeDiff,
     FieldDiff,
