@@ -120,8 +120,45 @@ def historical_etags(category: str, fmt: str, pointer: CategoryPointer) -> tuple
     return representation_etags(category, fmt, pointer.token)
 
 
+#: Rendered history pages, keyed by the category's revision token: every record event
+#: bumps its category's revision in the same transaction, so a page can only change
+#: when the token does, and a warm page costs no SQL (the token is in memory).
+HISTORY_PAGES_CACHE_SIZE = 512
+_pages: OrderedDict[tuple[str, str, str, int | None, int], bytes | None] = OrderedDict()
+
+
+def record_history_page_bytes(*, category: str, name: str, before: int | None, limit: int) -> bytes | None:
+    """One page of a record's history as JSON bytes, or None when the name never existed."""
+    from audit.history import record_ever_existed, record_history
+    from references.document_cache import category_pointer_get
+
+    key = (category, category_pointer_get(category).token, name, before, limit)
+    with _lock:
+        if key in _pages:
+            _pages.move_to_end(key)
+            return _pages[key]
+    page = record_history(category=category, name=name, before=before, limit=limit)
+    body: bytes | None = None
+    # An empty page is the end of a history, or no history at all.
+    if page.versions or (before is not None and record_ever_existed(category=category, name=name)):
+        body = orjson.dumps(
+            {
+                "category": category,
+                "name": name,
+                "versions": page.versions,
+                "next": None if page.next_cursor is None else str(page.next_cursor),
+            }
+        )
+    with _lock:
+        _pages[key] = body
+        while len(_pages) > HISTORY_PAGES_CACHE_SIZE:
+            _pages.popitem(last=False)
+    return body
+
+
 def history_cache_reset() -> None:
-    """Forget every replayed document (tests)."""
+    """Forget every replayed document and history page (tests)."""
     with _lock:
         _documents.clear()
         _building.clear()
+        _pages.clear()

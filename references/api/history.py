@@ -11,21 +11,25 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
-from typing import Any
 
-import orjson
 from django.http import HttpRequest, HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
-from audit.history import record_ever_existed, record_history
 from common.errors import DomainError
 from common.openapi import ERROR_RESPONSE, VALIDATION_RESPONSE
 from references.api.common import CATEGORY_VALUES
 from references.document_cache import model_representation_format
-from references.history import V2_FORMAT, AsOf, as_of_pointer, historical_document, historical_etags
+from references.history import (
+    V2_FORMAT,
+    AsOf,
+    as_of_pointer,
+    historical_document,
+    historical_etags,
+    record_history_page_bytes,
+)
 from references.http import accepts_gzip, document_response, if_none_match, not_modified
 
 HISTORY_SUFFIX = "/history"
@@ -230,16 +234,7 @@ class V2ModelHistoryView(APIView):
         category = v2_category(model_category_name)
         before = _before(request.query_params.get("before"))
         limit = _limit(request.query_params.get("limit"))
-        page = record_history(category=category, name=model_name, before=before, limit=limit)
-        # An empty page is the end of a history, or no history at all.
-        if not page.versions and (
-            before is None or not record_ever_existed(category=category, name=model_name)
-        ):
+        body = record_history_page_bytes(category=category, name=model_name, before=before, limit=limit)
+        if body is None:
             raise DomainError(f"Model '{model_name}' never existed in category '{category}'", status=404)
-        body: dict[str, Any] = {
-            "category": category,
-            "name": model_name,
-            "versions": page.versions,
-            "next": None if page.next_cursor is None else str(page.next_cursor),
-        }
-        return HttpResponse(orjson.dumps(body), content_type="application/json")
+        return HttpResponse(body, content_type="application/json")

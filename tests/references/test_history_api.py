@@ -126,9 +126,12 @@ def test_history_pages_by_cursor_without_gap_or_repeat(client: Client) -> None:
 def test_history_is_a_fixed_number_of_queries(client: Client, django_assert_max_num_queries: Any) -> None:
     for number in range(5):
         apply_v2("create" if number == 0 else "update", "Counted", description=str(number))
-    history_of(client, "Counted")  # loads the live document (is "Counted/history" a record?)
+    history_of(client, "Counted", limit=1)  # loads the live document (is "Counted/history" a record?)
     # The pointer (at most one query), the page, its proposal ids and their people.
     with django_assert_max_num_queries(4):
+        assert len(history_of(client, "Counted")["versions"]) == 5
+    # The same page again, while the category's revision stays: from memory.
+    with django_assert_max_num_queries(1):
         assert len(history_of(client, "Counted")["versions"]) == 5
 
 
@@ -297,3 +300,16 @@ def test_historical_documents_are_kept_in_a_bounded_lru(client: Client, monkeypa
         assert len(client.get(f"{V2}/{SD}", {"as_of": str(sequence)}).json()) == number + 1
     assert len(history._documents) == 3
     assert [key[1].split("-")[1] for key in history._documents] == [str(s) for s in sequences[2:]]
+
+
+def test_a_new_version_shows_at_once_despite_the_page_cache(
+    client: Client, django_capture_on_commit_callbacks: Any
+) -> None:
+    with django_capture_on_commit_callbacks(execute=True):
+        record_create(category=SD, name="Fresh", payload=sd_payload("Fresh"), actor=IMPORTER, source="sync")
+    assert len(history_of(client, "Fresh")["versions"]) == 1
+    with django_capture_on_commit_callbacks(execute=True):
+        apply_v2("update", "Fresh", description="second")
+    versions = history_of(client, "Fresh")["versions"]
+    assert [v["operation"] for v in versions] == ["update", "create"]
+    assert versions[0]["proposed_by"]["display_name"] == "alice#1"
