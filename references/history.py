@@ -156,6 +156,13 @@ def record_history_page_bytes(*, category: str, name: str, before: int | None, l
     return body
 
 
+def record_history_page_in_memory(*, category: str, token: str, name: str, limit: int) -> bytes | None:
+    """The newest page of a record's history if this process already rendered it at
+    ``token`` (the fast path's question: no SQL, no waiting)."""
+    with _lock:
+        return _pages.get((category, token, name, None, limit))
+
+
 def history_cache_reset() -> None:
     """Forget every replayed document and history page (tests)."""
     with _lock:

@@ -313,3 +313,37 @@ def test_a_new_version_shows_at_once_despite_the_page_cache(
     versions = history_of(client, "Fresh")["versions"]
     assert [v["operation"] for v in versions] == ["update", "create"]
     assert versions[0]["proposed_by"]["display_name"] == "alice#1"
+
+
+def test_a_warm_history_page_is_served_by_the_fast_path(
+    client: Client, django_capture_on_commit_callbacks: Any, django_assert_num_queries: Any
+) -> None:
+    from references.fast_path import fast_answer
+    from tests.references.test_fast_path import environ
+
+    with django_capture_on_commit_callbacks(execute=True):
+        record_create(category=SD, name="Quick", payload=sd_payload("Quick"), actor=IMPORTER, source="sync")
+    path = f"{V2}/{SD}/model/Quick/history"
+    assert fast_answer(environ(path)) is None  # cold: Django answers first
+    from_django = client.get(path)
+    with django_assert_num_queries(0):
+        answer = fast_answer(environ(path))
+    assert answer is not None and answer.status == 200 and answer.body == from_django.content
+    assert dict(answer.headers)["Content-Type"] == "application/json"
+    # Other pages, and a name that never existed, stay with Django.
+    assert fast_answer(environ(path, query="limit=1")) is None
+    client.get(f"{V2}/{SD}/model/Nobody/history")
+    assert fast_answer(environ(f"{V2}/{SD}/model/Nobody/history")) is None
+    # A record named "Quick/history" owns the path from the moment it exists.
+    with django_capture_on_commit_callbacks(execute=True):
+        record_create(
+            category=SD,
+            name="Quick/history",
+            payload=sd_payload("Quick/history"),
+            actor=IMPORTER,
+            source="sync",
+        )
+    client.get(path)
+    answer = fast_answer(environ(path))
+    assert answer is not None and answer.body == client.get(path).content
+    assert b'"versions"' not in answer.body
