@@ -234,7 +234,14 @@ class V2ModelHistoryView(APIView):
         category = v2_category(model_category_name)
         before = _before(request.query_params.get("before"))
         limit = _limit(request.query_params.get("limit"))
-        body = record_history_page_bytes(category=category, name=model_name, before=before, limit=limit)
+        # A name SQL cannot hold (NUL, a lone surrogate) was never a record; asking the
+        # database would be an error, not an answer.
+        storable = "\x00" not in model_name and model_name.encode("utf-8", "replace").decode() == model_name
+        body = (
+            record_history_page_bytes(category=category, name=model_name, before=before, limit=limit)
+            if storable
+            else None
+        )
         if body is None:
             raise DomainError(f"Model '{model_name}' never existed in category '{category}'", status=404)
         return HttpResponse(body, content_type="application/json")

@@ -141,6 +141,13 @@ def test_history_of_a_name_that_never_existed_is_404(client: Client) -> None:
     assert "never existed" in response.json()["detail"]
 
 
+@pytest.mark.parametrize("name", ["a%00b", "%ED%A0%80x", "%FF"])
+def test_history_of_a_name_no_record_can_have_is_404(client: Client, name: str) -> None:
+    response = client.get(f"{V2}/{SD}/model/{name}/history")
+    assert response.status_code == 404, response.content
+    assert "never existed" in response.json()["detail"]
+
+
 def test_history_of_a_deleted_record_stays_readable(client: Client) -> None:
     apply_v2("create", "Gone")
     apply_v2("delete", "Gone")
