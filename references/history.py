@@ -102,9 +102,8 @@ def historical_document(category: str, pointer: CategoryPointer) -> HistoricalDo
                 for name, state in category_states_at(category=category, sequence=pointer.revision)
             ]
             document = v2_document_from_entries(category, entries)
-            etag_format = V2_FORMAT
             representation = make_representation(
-                category, etag_format, pointer.token, render_v2_document(document)
+                category, V2_FORMAT, pointer.token, render_v2_document(document)
             )
             found = HistoricalDocument(category, pointer, document, representation)
         with _lock:
