@@ -51,6 +51,7 @@ bench-all: install
 	$(BIN)/python bench/export_publish.py
 	$(BIN)/python bench/links.py
 	$(BIN)/python bench/audit.py
+	$(BIN)/python bench/history.py
 
 clean:
 	rm -rf $(VENV) var db.sqlite3 .pytest_cache .mypy_cache .ruff_cache .hypothesis

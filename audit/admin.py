@@ -21,7 +21,14 @@ class AuditEventAdmin(ReadOnlyAdmin):
         "actor_kind",
         "source",
     )
-    list_filter = ("action", "source", "category", "actor_kind")
+    list_filter = (
+        "action",
+        "source",
+        "category",
+        "actor_kind",
+        ("actor_display", admin.AllValuesFieldListFilter),
+        ("occurred_at", admin.DateFieldListFilter),
+    )
     search_fields = ("model_name", "actor_display", "actor_id")
     ordering = ("-sequence",)
     date_hierarchy = "occurred_at"

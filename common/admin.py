@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from django.contrib import admin
 from django.http import HttpRequest
@@ -16,6 +17,28 @@ def pretty_json(value: object) -> SafeString:
         '<pre class="json-pretty" style="white-space: pre-wrap; word-break: break-word; margin: 0">{}</pre>',
         json.dumps(value, indent=2, ensure_ascii=False),
     )
+
+
+def diff_cell(value: object, *, absent: bool) -> str:
+    """A field diff's cell: strings as themselves, anything else as compact JSON; absent is empty."""
+    if absent:
+        return ""
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, indent=1 if isinstance(value, dict | list) else None, ensure_ascii=False)
+
+
+def diff_rows(field_diffs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Rows for a diff table from ``FieldDiff.as_dict()`` items (the proposal review and record history)."""
+    return [
+        {
+            "path": item["field_path"],
+            "old": diff_cell(item["old_value"], absent=item["change_type"] == "added"),
+            "new": diff_cell(item["new_value"], absent=item["change_type"] == "removed"),
+            "change_type": item["change_type"],
+        }
+        for item in field_diffs
+    ]
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):  # type: ignore[type-arg]

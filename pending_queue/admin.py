@@ -8,7 +8,6 @@ trail are exactly those of the API.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -26,7 +25,7 @@ from django.views.decorators.http import require_POST
 
 from audit.models import ActorKind, EventSource
 from audit.services import Actor
-from common.admin import ReadOnlyAdmin, pretty_json
+from common.admin import ReadOnlyAdmin, diff_cell, pretty_json
 from common.errors import DomainError
 from pending_queue.diff import FieldDiff, is_critical_field_diff
 from pending_queue.models import Batch, ChangeProposal, Status
@@ -284,12 +283,7 @@ class ChangeProposalAdmin(CuratorReadOnlyAdmin):
 
     @staticmethod
     def _cell(value: object, absent: bool) -> str:
-        """A diff cell: strings as themselves, anything else as compact JSON; absent is empty."""
-        if absent:
-            return ""
-        if isinstance(value, str):
-            return value
-        return json.dumps(value, indent=1 if isinstance(value, dict | list) else None, ensure_ascii=False)
+        return diff_cell(value, absent=absent)
 
     def change_view(
         self,

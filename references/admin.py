@@ -8,10 +8,12 @@ admin proposal is validated, queued and audited exactly like an API write.
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
@@ -20,9 +22,10 @@ from django.urls import URLPattern, path, reverse
 from django.utils.http import urlencode
 from django.utils.safestring import SafeString
 
+from audit.history import record_history
 from audit.models import ActorKind, EventSource
 from audit.services import Actor
-from common.admin import ReadOnlyAdmin, pretty_json
+from common.admin import ReadOnlyAdmin, diff_rows, pretty_json
 from common.errors import DomainError
 from horde_model_reference.meta_consts import CATEGORIES_MANAGED_ELSEWHERE, MODEL_REFERENCE_CATEGORY
 from pending_queue.services import proposal_create_v2
@@ -32,6 +35,7 @@ from references.models import CategoryState, ModelRecord
 REQUEST_PERMISSION = "pending_queue.add_changeproposal"
 APPROVE_PERMISSION = "pending_queue.approve_changeproposal"
 PROPOSAL_BODY_MAX_CHARS = 1_000_000
+HISTORY_PAGE_SIZE = 50
 
 
 def can_propose(request: HttpRequest) -> bool:
@@ -149,10 +153,52 @@ class ModelRecordAdmin(ReadOnlyAdmin):
         if record is not None:
             context["can_propose"] = can_propose(request)
             context["propose_url"] = reverse("admin:references_modelrecord_propose", args=[record.pk])
+            context["record_history_url"] = reverse("admin:references_modelrecord_history", args=[record.pk])
             context["proposals_url"] = reverse("admin:pending_queue_changeproposal_changelist") + (
                 "?" + urlencode({"category__exact": record.category, "q": record.name})
             )
         return super().change_view(request, object_id, form_url, extra_context=context)
+
+    def history_view(
+        self, request: HttpRequest, object_id: str, extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        """The record's versions from the audit trail, as a timeline with their diffs.
+
+        Replaces Django's own history page (admin log entries), which never sees a
+        change: records change through the queue and the importer, not this admin.
+        """
+        record = self.get_object(request, unquote(object_id))
+        if record is None:
+            raise Http404(f"Record {object_id} not found.")
+        if not self.has_view_or_change_permission(request, record):
+            raise PermissionDenied
+        raw_before = request.GET.get("before", "")
+        before = (
+            int(raw_before)
+            if raw_before.isascii() and raw_before.isdigit() and len(raw_before) < 19
+            else None
+        )
+        page = record_history(
+            category=record.category, name=record.name, before=before, limit=HISTORY_PAGE_SIZE
+        )
+        for version in page.versions:
+            version["rows"] = diff_rows(version["diff"])
+            version["when"] = datetime.fromtimestamp(version["time"], UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+            version["proposal_url"] = (
+                reverse("admin:pending_queue_changeproposal_change", args=[version["proposal_id"]])
+                if version["proposal_id"] is not None
+                else None
+            )
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": f"History of {record.category}/{record.name}",
+            "record": record,
+            "versions": page.versions,
+            "older_url": f"?{urlencode({'before': page.next_cursor})}" if page.next_cursor else None,
+            **(extra_context or {}),
+        }
+        return TemplateResponse(request, "admin/references/modelrecord/history.html", context)
 
     def changelist_view(
         self, request: HttpRequest, extra_context: dict[str, Any] | None = None

@@ -35,12 +35,19 @@ from horde_model_reference.meta_consts import (
     MODEL_REFERENCE_CATEGORY,
 )
 from references.document_cache import (
+    CategorySnapshot,
     category_pointer_cached,
     category_pointer_in_memory,
     category_snapshot_loaded,
     model_representation_format,
 )
-from references.http import DocumentAnswer, answer_from_representation, conditional_answer, static_answer
+from references.http import (
+    DocumentAnswer,
+    answer_from_representation,
+    conditional_answer,
+    security_headers,
+    static_answer,
+)
 
 StartResponse = Callable[..., Any]
 WSGIApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
@@ -121,8 +128,32 @@ def fast_answer(environ: dict[str, Any], *, memory_only: bool = False) -> Docume
         return None
     representation = snapshot.representations.get(fmt)
     if representation is None:
-        return None
+        return _history_answer(snapshot, name) if name is not None else None
     return answer_from_representation(environ, representation, snapshot.pointer)
+
+
+def _history_answer(snapshot: CategorySnapshot, name: str) -> DocumentAnswer | None:
+    """The newest page of ``<name>/history`` if this process already rendered it at this revision.
+
+    Only while no record is named ``<name>/history`` (such a record owns the path); the
+    parsed document that tells is memoised by the v2 views, and without it Django decides.
+    """
+    from references.api.history import DEFAULT_LIMIT, HISTORY_SUFFIX
+    from references.history import record_history_page_in_memory
+
+    document = snapshot.cached.get("v2-document")
+    if not name.endswith(HISTORY_SUFFIX) or document is None or name in document:
+        return None
+    body = record_history_page_in_memory(
+        category=snapshot.category,
+        token=snapshot.pointer.token,
+        name=name[: -len(HISTORY_SUFFIX)],
+        limit=DEFAULT_LIMIT,
+    )
+    if body is None:
+        return None
+    headers = [("Content-Type", "application/json"), ("Content-Length", str(len(body))), *security_headers()]
+    return DocumentAnswer(200, headers, body)
 
 
 class DocumentFastPath:

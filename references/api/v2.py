@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import orjson
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.urls import path
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -31,6 +31,14 @@ from references.api.common import (
     NOT_MODIFIED_RESPONSE,
     current_snapshot,
     serve_category_document,
+)
+from references.api.history import (
+    AS_OF_PARAMETER,
+    HISTORY_SUFFIX,
+    V2ModelHistoryView,
+    requested_as_of,
+    serve_category_as_of,
+    serve_model_as_of,
 )
 from references.api.params import search_params_from_query
 from references.document_cache import (
@@ -117,13 +125,17 @@ class V2CategoryView(V2CategoryWrites):
 
     @extend_schema(
         operation_id="read_v2_reference",
-        parameters=[CATEGORY_PARAMETER],
+        parameters=[CATEGORY_PARAMETER, AS_OF_PARAMETER],
         responses={200: v2_document_schema(), 304: NOT_MODIFIED_RESPONSE, 422: VALIDATION_RESPONSE},
         tags=["v2"],
         description="Every record of a category as `{name: record}` (`{}` when empty).",
     )
     def get(self, request: Request, model_category_name: str) -> HttpResponse:
-        return serve_category_document(request, v2_category(model_category_name), V2_FORMAT)
+        category = v2_category(model_category_name)
+        as_of = requested_as_of(request)
+        if as_of is not None:
+            return serve_category_as_of(request, category, as_of)
+        return serve_category_document(request, category, V2_FORMAT)
 
 
 class V2ModelView(V2ModelWrites):
@@ -134,6 +146,7 @@ class V2ModelView(V2ModelWrites):
         parameters=[
             CATEGORY_PARAMETER,
             OpenApiParameter("model_name", OpenApiTypes.STR, OpenApiParameter.PATH),
+            AS_OF_PARAMETER,
         ],
         responses={
             200: v2_record_schema(),
@@ -145,7 +158,40 @@ class V2ModelView(V2ModelWrites):
         description="One record. The name may contain `/`, spaces, dots, `+`, `#` (encoded) and any Unicode.",
     )
     def get(self, request: Request, model_category_name: str, model_name: str) -> HttpResponse:
-        return serve_model(request, v2_category(model_category_name), model_name)
+        category = v2_category(model_category_name)
+        as_of = requested_as_of(request)
+        if as_of is not None:
+            return serve_model_as_of(request, category, model_name, as_of)
+        return serve_model(request, category, model_name)
+
+
+_model_view = V2ModelView.as_view()
+
+
+class V2ModelHistoryRoute(V2ModelHistoryView):
+    """``.../model/<name>/history``: a record's history, unless that path names a record.
+
+    Names may contain ``/``, so ``x/history`` is also a valid record name: while such a
+    record exists, the path (and every write or ``as_of`` read on it) is that record's,
+    as it was before history existed; its own history is at ``x/history/history``.
+    """
+
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        full_name = kwargs["model_name"] + HISTORY_SUFFIX
+        if (
+            request.method not in ("GET", "HEAD")
+            or "as_of" in request.GET
+            or _record_exists(kwargs["model_category_name"], full_name)
+        ):
+            return _model_view(request, *args, **{**kwargs, "model_name": full_name})
+        return super().dispatch(request, *args, **kwargs)
+
+
+def _record_exists(category: str, name: str) -> bool:
+    if category not in CATEGORY_VALUES:
+        return False
+    _, snapshot = current_snapshot(category)
+    return name in v2_document(snapshot)
 
 
 def serve_model(request: HttpRequest, category: str, model_name: str) -> HttpResponse:
@@ -236,6 +282,11 @@ urlpatterns = [
     path("<str:model_category_name>/add", V2AddView.as_view(), name="v2-category-add"),
     path("<str:model_category_name>/pending", PendingModelsView.as_view(), name="v2-category-pending"),
     path("<str:model_category_name>/search", V2CategorySearchView.as_view(), name="v2-category-search"),
+    path(
+        "<str:model_category_name>/model/<path:model_name>/history",
+        V2ModelHistoryRoute.as_view(),
+        name="v2-model-history",
+    ),
     path("<str:model_category_name>/model/<path:model_name>", V2ModelView.as_view(), name="v2-model"),
     path("<str:model_category_name>", V2CategoryView.as_view(), name="v2-category"),
 ]

@@ -1,4 +1,4 @@
-"""pending_queue.diff: field diffs, net operations and criticality (upstream §6.8)."""
+"""common.diff (re-exported by pending_queue.diff): field diffs, net operations, criticality."""
 
 from __future__ import annotations
 
@@ -9,8 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from horde_model_reference.meta_consts import MODEL_REFERENCE_CATEGORY
-from pending_queue.diff import (
+from common.diff import (
     CONFIG_DOWNLOAD_PATH,
     ChangeDiff,
     FieldDiff,
@@ -24,6 +23,7 @@ from pending_queue.diff import (
     join_path,
     split_path,
 )
+from horde_model_reference.meta_consts import MODEL_REFERENCE_CATEGORY
 
 PROPERTY = settings(max_examples=60, deadline=None)
 
