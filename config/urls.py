@@ -13,6 +13,7 @@ from references.api import v1, v2
 from references.api.export import export_urlpatterns
 from references.api.metadata import metadata_urlpatterns
 from references.api.service import HeartbeatView, ReplicateModeView, RootView
+from sync.api.statistics import PopularView, statistics_urlpatterns
 
 api_patterns: list[URLPattern | URLResolver] = [
     path("", RootView.as_view(), name="root"),
@@ -25,6 +26,8 @@ api_patterns: list[URLPattern | URLResolver] = [
     path("model_references/v1/", include(v1.urlpatterns)),
     path("model_references/v2/metadata/", include(metadata_urlpatterns("v2"))),
     path("model_references/v2/pending_queue/", include(queue_urlpatterns("v2"))),
+    path("model_references/statistics/", include(statistics_urlpatterns)),
+    path("model_references/v2/<str:model_category_name>/popular", PopularView.as_view(), name="v2-popular"),
     path("model_references/v2/", include(v2.urlpatterns)),
 ]
 

@@ -13,6 +13,7 @@ from django.db import InterfaceError, OperationalError
 from sync.github_api import GitHubUnavailableError
 from sync.models import SyncRun
 from sync.services import export_publish, pull_requests_open
+from sync.services.statistics import statistics_fetch
 from sync.services.upstream import UpstreamFetchError, upstream_import
 
 # Worth another try: a full or unmounted disk, a database that dropped the connection.
@@ -67,3 +68,19 @@ def open_pull_requests(trigger: str = SyncRun.Trigger.COMMAND, dry_run: bool = F
     """Create, update or close the sync pull requests of the legacy repositories."""
     parsed = SyncRun.Trigger(trigger)
     return pull_requests_open(trigger=parsed, dry_run=bool(dry_run)).summary()
+
+
+@shared_task(
+    name="sync.fetch_statistics",
+    # The adapter retries each request itself; the next beat (5 minutes) is the retry of a
+    # run that got nothing, so only database trouble is retried here.
+    autoretry_for=RETRYABLE_ERRORS,
+    retry_backoff=5,
+    retry_backoff_max=60,
+    retry_jitter=True,
+    max_retries=2,
+)
+def fetch_statistics(trigger: str = SyncRun.Trigger.COMMAND) -> str:
+    """Fetch and store the AI Horde's model statistics (sync.services.statistics)."""
+    parsed = SyncRun.Trigger(trigger)
+    return statistics_fetch(trigger=parsed).summary()

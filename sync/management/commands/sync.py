@@ -1,4 +1,4 @@
-"""``manage.py sync export|upstream|pull-requests [--dry-run]``: one sync run, then its summary.
+"""``manage.py sync export|upstream|pull-requests [--dry-run]|statistics``: one sync run, then its summary.
 
 Each job is a subcommand; the run happens in this process (trigger: command).
 """
@@ -12,6 +12,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from sync.models import SyncRun
 from sync.services import export_publish, pull_requests_open
+from sync.services.statistics import statistics_fetch
 from sync.services.upstream import upstream_import
 
 
@@ -19,7 +20,9 @@ class Command(BaseCommand):
     help = "Run one sync job now, in this process (trigger: command), and print the run's summary."
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
-        jobs = parser.add_subparsers(dest="job", required=True, metavar="{export,upstream,pull-requests}")
+        jobs = parser.add_subparsers(
+            dest="job", required=True, metavar="{export,upstream,pull-requests,statistics}"
+        )
         export = jobs.add_parser("export", help="publish the registry as a new export release")
         export.add_argument(
             "--dry-run", action="store_true", help="render the release and list its files; publish nothing"
@@ -44,9 +47,13 @@ class Command(BaseCommand):
             help="write the would-be pull requests to PULL_REQUEST_DRY_RUN_DIR",
         )
 
+        jobs.add_parser("statistics", help="fetch and store the AI Horde's model statistics once")
+
     def handle(self, *args: Any, **options: Any) -> None:
         job = options["job"]
-        if job == "upstream":
+        if job == "statistics":
+            run = statistics_fetch(trigger=SyncRun.Trigger.COMMAND, raise_errors=False)
+        elif job == "upstream":
             run = upstream_import(
                 trigger=SyncRun.Trigger.COMMAND,
                 dry_run=options["dry_run"],
