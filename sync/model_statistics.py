@@ -380,8 +380,8 @@ def model_deletion_risk(
 
 
 def _weighted_trend(members: list[dict[str, Any]], key: str) -> float | None:
-    known = [
-        (m["usage_trend"][key], max(m["usage_month"], 0))
+    known: list[tuple[float, int]] = [
+        (float(m["usage_trend"][key]), max(int(m["usage_month"]), 0))
         for m in members
         if m["usage_trend"][key] is not None
     ]

@@ -27,7 +27,7 @@ from rest_framework.views import APIView
 from common.errors import DomainError
 from common.openapi import ERROR_RESPONSE, VALIDATION_RESPONSE
 from references.api.common import CATEGORY_VALUES, current_snapshot
-from references.api.params import QueryErrors, _bool, _int
+from references.api.params import MAX_OFFSET, QueryErrors, _bool, _int
 from references.api.v2 import v2_category, v2_document
 from sync.model_statistics import (
     PRESETS,
@@ -139,10 +139,11 @@ def _history_days(errors: QueryErrors, value: str | None) -> int | None:
     return int(match.group(1))
 
 
-def _optional_limit(query: Any, errors: QueryErrors, high: int | None = None) -> int | None:
+def _optional_limit(query: Any, errors: QueryErrors) -> int | None:
     if query.get("limit") is None:
         return None
-    return _int(query, "limit", 1, 1, high, errors)
+    # Bounded: the value is echoed, and orjson refuses integers beyond 64 bits.
+    return _int(query, "limit", 1, 1, MAX_OFFSET, errors)
 
 
 CATEGORY_PATH = OpenApiParameter("category", OpenApiTypes.STR, OpenApiParameter.PATH, enum=CATEGORY_VALUES)
@@ -264,7 +265,7 @@ class CategoryStatisticsView(_PublicView):
         category = _category(category)
         grouped = bool(_bool(query, "group_text_models", errors))
         limit = _optional_limit(query, errors)
-        offset = _int(query, "offset", 0, 0, 2**31 - 1, errors)
+        offset = _int(query, "offset", 0, 0, MAX_OFFSET, errors)
         errors.raise_if_any()
         token, records = _records(category)
         if not records:
@@ -354,7 +355,7 @@ class WithStatsView(_PublicView):
         workers = bool(_bool(query, "include_workers", errors))
         variations = bool(_bool(query, "include_backend_variations", errors))
         min_workers = (
-            _int(query, "min_worker_count", 0, 0, 2**31 - 1, errors) if "min_worker_count" in query else None
+            _int(query, "min_worker_count", 0, 0, MAX_OFFSET, errors) if "min_worker_count" in query else None
         )
         sort_desc = _bool(query, "sort_desc", errors)
         sort_by = query.get("sort_by")
@@ -429,7 +430,7 @@ class DeletionRiskView(_PublicView):
         grouped = bool(_bool(query, "group_text_models", errors))
         variations = bool(_bool(query, "include_backend_variations", errors))
         limit = _optional_limit(query, errors)
-        offset = _int(query, "offset", 0, 0, 2**31 - 1, errors)
+        offset = _int(query, "offset", 0, 0, MAX_OFFSET, errors)
         preset = query.get("preset")
         errors.raise_if_any()
         if statistics_horde_type(category) is None:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import httpx
 from django.conf import settings
@@ -122,7 +122,7 @@ def _worker_rows(snapshot: StatisticsSnapshot, workers: list[HordeWorker]) -> li
 
 @transaction.atomic
 def statistics_snapshot_store(
-    *, category: str, fetched_at: object, complete: bool, run: SyncRun | None, fetched: _Fetched
+    *, category: str, fetched_at: datetime, complete: bool, run: SyncRun | None, fetched: _Fetched
 ) -> StatisticsSnapshot:
     """One snapshot with its model and worker rows, in one transaction."""
     snapshot = StatisticsSnapshot.objects.create(

@@ -146,7 +146,7 @@ def test_malformed_or_partial_answers_keep_the_last_complete_snapshot(
         stats_horde.malformed.add("/api/v2/workers")
     else:
         # A usage answer without the month and total periods.
-        stats_horde.usage["image"] = {"day": stats_horde.usage["image"]["day"]}  # type: ignore[typeddict-item]
+        stats_horde.usage["image"] = {"day": stats_horde.usage["image"]["day"]}
     run = statistics_fetch(trigger=SyncRun.Trigger.COMMAND, raise_errors=False)
     assert run.status == SyncRun.Status.PARTIAL
     assert "image_generation" in run.log
@@ -219,6 +219,11 @@ def test_category_statistics_from_the_registry(real_reference: Any, client: Clie
         ("/api/model_references/statistics/nope", 422),
         ("/api/model_references/statistics/image_generation?limit=0", 422),
         ("/api/model_references/statistics/image_generation?offset=-1", 422),
+        (
+            "/api/model_references/statistics/image_generation?limit=7988196499069730996399566979824196723",
+            422,
+        ),
+        ("/api/model_references/statistics/image_generation/deletion-risk?offset=99999999999999999999", 422),
         ("/api/model_references/statistics/image_generation?group_text_models=maybe", 422),
         ("/api/model_references/statistics/video_generation", 404),
         ("/api/model_references/statistics/clip/with-stats", 400),
@@ -244,7 +249,8 @@ def test_bad_input_is_a_clear_4xx(
     assert response.status_code == status, response.content
     detail = response.json()["detail"]
     if status == 422:
-        assert isinstance(detail, list) or isinstance(detail, str)
+        assert isinstance(detail, list) and detail
+        assert all({"loc", "msg", "type"} <= set(item) for item in detail)
     else:
         assert isinstance(detail, str) and detail
 
