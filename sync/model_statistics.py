@@ -119,6 +119,8 @@ class LoadedStatistics:
     by_key: dict[str, list[HordeModelRow]] = field(default_factory=dict)
     workers_by_model: dict[str, list[WorkerRow]] = field(default_factory=dict)
     memo: dict[Any, Any] = field(default_factory=dict)
+    #: ``time.monotonic()`` when SQL last confirmed no newer snapshot exists.
+    verified_at: float = 0.0
 
     @classmethod
     def build(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from datetime import UTC, datetime, timedelta
 
 from sync.circuit_breaker import AI_HORDE_BREAKER
@@ -89,10 +90,21 @@ def statistics_latest(category: str) -> LoadedStatistics | None:
             and loaded.snapshot_id == snapshot_id
             and loaded.fetched_at == fetched_at.timestamp()
         ):
+            loaded.verified_at = time.monotonic()
             return loaded
     loaded = _load(category, horde_type, snapshot_id, fetched_at)
+    loaded.verified_at = time.monotonic()
     with _LOADED_LOCK:
         _LOADED[category] = loaded
+    return loaded
+
+
+def statistics_in_memory(category: str, *, max_age_seconds: float) -> LoadedStatistics | None:
+    """The snapshot this process holds for ``category`` if SQL confirmed it the latest within
+    ``max_age_seconds``; no I/O (the event loop's fast path asks)."""
+    loaded = _LOADED.get(category)
+    if loaded is None or time.monotonic() - loaded.verified_at > max_age_seconds:
+        return None
     return loaded
 
 

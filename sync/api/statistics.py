@@ -78,6 +78,30 @@ def _memo(store: dict[Any, Any], key: Any, build: Callable[[], Any]) -> Any:
     return value
 
 
+def with_stats_key(token: str, *params: object) -> tuple[object, ...]:
+    """The memo key of a with-stats body (``sync.fast_path`` builds the default one too)."""
+    return ("with-stats", token, *params)
+
+
+def deletion_risk_key(token: str, *params: object) -> tuple[object, ...]:
+    """The memo key of a deletion-risk body."""
+    return ("deletion-risk", token, *params)
+
+
+#: The keys of the answers to requests without a query string (what the fast path serves).
+DEFAULT_KEYS: dict[str, Callable[[str], tuple[object, ...]]] = {
+    "with-stats": lambda token: with_stats_key(token, False, False, None, None, True, None),
+    "deletion-risk": lambda token: deletion_risk_key(token, False, False, None, None, 0),
+}
+
+
+def statistics_headers(loaded: LoadedStatistics) -> list[tuple[str, str]]:
+    return [
+        (COMPUTED_AT_HEADER, str(int(loaded.fetched_at))),
+        ("Age", str(max(0, int(time.time() - loaded.fetched_at)))),
+    ]
+
+
 def _category(value: str) -> str:
     return v2_category(value, loc="category")
 
@@ -116,8 +140,8 @@ def _latest(category: str) -> LoadedStatistics:
 def _json(body: bytes, loaded: LoadedStatistics | None = None) -> HttpResponse:
     response = HttpResponse(body, content_type="application/json")
     if loaded is not None:
-        response[COMPUTED_AT_HEADER] = str(int(loaded.fetched_at))
-        response["Age"] = str(max(0, int(time.time() - loaded.fetched_at)))
+        for name, value in statistics_headers(loaded):
+            response[name] = value
     return response
 
 
@@ -367,15 +391,8 @@ class WithStatsView(_PublicView):
             raise DomainError(f"Category '{category}' not found", status=404)
         loaded = _latest(category)
         sort_by = sort_by if sort_by in ("worker_count", "usage_total", "usage_month", "name") else None
-        key = (
-            "with-stats",
-            token,
-            workers,
-            variations,
-            min_workers,
-            sort_by,
-            sort_desc is not False,
-            history,
+        key = with_stats_key(
+            token, workers, variations, min_workers, sort_by, sort_desc is not False, history
         )
 
         def build() -> bytes:
@@ -450,7 +467,7 @@ class DeletionRiskView(_PublicView):
         is_text = category == "text_generation"
         grouped = grouped and is_text
         variations = variations and is_text and not grouped
-        key = ("deletion-risk", token, grouped, variations, preset, limit, offset)
+        key = deletion_risk_key(token, grouped, variations, preset, limit, offset)
         return _json(
             _memo(
                 loaded.memo,

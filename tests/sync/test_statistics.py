@@ -394,3 +394,29 @@ def test_command_failure_is_a_command_error(db: None, horde: HordeStub, settings
     )
     with pytest.raises(CommandError):
         call_command("sync", "statistics", stdout=io.StringIO())
+
+
+def test_the_fast_path_answers_warm_reads_as_the_view_does(
+    real_reference: Any, stats_horde: HordeStub, client: Client, settings: Any
+) -> None:
+    from sync.fast_path import FRESH_SECONDS, statistics_fast_answer
+    from sync.selectors import statistics_in_memory
+
+    settings.ALLOWED_HOSTS = ["testserver"]
+    statistics_fetch(trigger=SyncRun.Trigger.COMMAND)
+    path = f"/api/model_references/statistics/{SD}/deletion-risk"
+    environ = {"REQUEST_METHOD": "GET", "PATH_INFO": path, "QUERY_STRING": "", "HTTP_HOST": "testserver"}
+    assert statistics_fast_answer(environ) is None  # cold: Django answers and warms
+    view = client.get(path)
+    answer = statistics_fast_answer(environ)
+    assert answer is not None
+    assert answer.body == view.content
+    headers = dict(answer.headers)
+    assert headers["X-Statistics-Computed-At"] == view["X-Statistics-Computed-At"]
+    assert headers["Content-Type"] == "application/json"
+    assert statistics_fast_answer(environ | {"QUERY_STRING": "preset=critical"}) is None
+    # Not confirmed by SQL lately: a newer snapshot may exist, so Django answers.
+    loaded = statistics_in_memory(SD, max_age_seconds=FRESH_SECONDS)
+    assert loaded is not None
+    loaded.verified_at -= FRESH_SECONDS + 1
+    assert statistics_fast_answer(environ) is None
