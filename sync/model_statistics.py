@@ -121,6 +121,8 @@ class LoadedStatistics:
     memo: dict[Any, Any] = field(default_factory=dict)
     #: ``time.monotonic()`` when SQL last confirmed no newer snapshot exists.
     verified_at: float = 0.0
+    #: When a fast-path caller last went to re-confirm it (see ``statistics_in_memory``).
+    refresh_claimed_at: float = 0.0
 
     @classmethod
     def build(

@@ -420,3 +420,10 @@ def test_the_fast_path_answers_warm_reads_as_the_view_does(
     assert loaded is not None
     loaded.verified_at -= FRESH_SECONDS + 1
     assert statistics_fast_answer(environ) is None
+    # ... one caller goes; the others keep being answered until twice the age.
+    assert statistics_fast_answer(environ) is not None
+    loaded.verified_at -= FRESH_SECONDS
+    assert statistics_fast_answer(environ) is None
+    assert statistics_fast_answer(environ) is None
+    client.get(path)  # the view re-confirms
+    assert statistics_fast_answer(environ) is not None
