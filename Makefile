@@ -49,6 +49,7 @@ bench-all: install
 	$(BIN)/python bench/client.py
 	$(BIN)/python bench/upstream_sync.py
 	$(BIN)/python bench/export_publish.py
+	$(BIN)/python bench/horde_statistics.py
 
 clean:
 	rm -rf $(VENV) var db.sqlite3 .pytest_cache .mypy_cache .ruff_cache .hypothesis
