@@ -14,6 +14,7 @@ from django.utils.safestring import SafeString
 from common.admin import ReadOnlyAdmin
 from sync.models import SyncRun
 from sync.services import export_enqueue, pull_requests_enqueue
+from sync.services.statistics import statistics_enqueue
 from sync.services.upstream import upstream_enqueue
 
 # The kinds an admin can start now, and the service that enqueues each.
@@ -21,6 +22,7 @@ RUNNABLE_KINDS: dict[str, Callable[..., bool]] = {
     SyncRun.Kind.EXPORT: export_enqueue,
     SyncRun.Kind.UPSTREAM: upstream_enqueue,
     SyncRun.Kind.PULL_REQUESTS: pull_requests_enqueue,
+    SyncRun.Kind.STATISTICS: statistics_enqueue,
 }
 
 

@@ -244,3 +244,16 @@ def statistics_fetch(*, trigger: str, raise_errors: bool = True) -> SyncRun:
     if raise_errors:
         raise StatisticsFetchError(run.error)
     return run
+
+
+def statistics_enqueue(*, trigger: str) -> bool:
+    """Send ``sync.fetch_statistics`` to the workers (run it here in eager mode); never raises."""
+    from sync.tasks import fetch_statistics
+
+    try:
+        fetch_statistics.apply_async(kwargs={"trigger": trigger})
+    except Exception:
+        # Eagerly the task has recorded its own failure; otherwise the broker refused it.
+        logger.exception("could not run or enqueue the statistics fetch")
+        return False
+    return True

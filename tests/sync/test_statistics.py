@@ -427,3 +427,12 @@ def test_the_fast_path_answers_warm_reads_as_the_view_does(
     assert statistics_fast_answer(environ) is None
     client.get(path)  # the view re-confirms
     assert statistics_fast_answer(environ) is not None
+
+
+def test_the_admin_can_run_it_now(db: None, stats_horde: HordeStub, admin_client: Client) -> None:
+    run = statistics_fetch(trigger=SyncRun.Trigger.COMMAND)
+    response = admin_client.post(
+        "/admin/sync/syncrun/", {"action": "run_now", "_selected_action": [run.pk]}, follow=True
+    )
+    assert response.status_code == 200
+    assert SyncRun.objects.filter(kind=STATS, trigger=SyncRun.Trigger.ADMIN).get().status == "succeeded"
