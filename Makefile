@@ -52,6 +52,7 @@ bench-all: install
 	$(BIN)/python bench/links.py
 	$(BIN)/python bench/audit.py
 	$(BIN)/python bench/history.py
+	$(BIN)/python bench/horde_statistics.py
 
 clean:
 	rm -rf $(VENV) var db.sqlite3 .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import secrets
 from pathlib import Path
+from typing import Any
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 POSTGRES_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -134,3 +135,18 @@ def wait_for_quiet_cpu(limit_percent: float = 10.0, timeout_s: float = 90.0) -> 
     while busy > limit_percent and time.monotonic() < deadline:
         busy = cpu_busy_percent()
     return busy
+
+
+def horde_stand_in(workers: int = 500) -> Any:
+    """The local AI Horde stand-in (tests/horde_stub.py) with statistics for the real model
+    names (~1,000 model names with backend and quant spellings, ``workers`` workers), as a
+    context manager yielding the running stub (its ``url`` is the AI Horde API root)."""
+    import sys
+
+    if str(REPO_ROOT) not in sys.path:
+        sys.path.insert(0, str(REPO_ROOT))
+    from tests.horde_stub import HordeStub
+
+    stub = HordeStub()
+    stub.load_reference_statistics(workers=workers)
+    return stub.running()

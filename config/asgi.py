@@ -14,7 +14,8 @@ from django.conf import settings
 
 from config.wsgi import application as wsgi_application
 from references.fast_path import AsgiDocumentFastPath
+from sync.fast_path import AsgiStatisticsFastPath
 
 # a2wsgi types environs, scopes and messages as TypedDicts; ours are plain mappings.
 django_application = WSGIMiddleware(wsgi_application, workers=settings.WSGI_THREADS)  # type: ignore[arg-type]
-application = AsgiDocumentFastPath(django_application)  # type: ignore[arg-type]
+application = AsgiDocumentFastPath(AsgiStatisticsFastPath(django_application))  # type: ignore[arg-type]

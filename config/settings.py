@@ -264,6 +264,14 @@ AI_HORDE_TIMEOUT_SECONDS = env.float("AI_HORDE_TIMEOUT_SECONDS", default=5.0)
 AI_HORDE_MAX_CONCURRENT_LOOKUPS = env.int("AI_HORDE_MAX_CONCURRENT_LOOKUPS", default=3)
 # After three failed look-ups, keys are refused (503) for this long; then one probe.
 AI_HORDE_COOL_DOWN_SECONDS = env.float("AI_HORDE_COOL_DOWN_SECONDS", default=30.0)
+# The statistics task (sync.fetch_statistics): per-request timeout, attempts per request,
+# the first back-off (doubled per attempt), and the longest 429 Retry-After it waits.
+AI_HORDE_STATISTICS_TIMEOUT_SECONDS = env.float("AI_HORDE_STATISTICS_TIMEOUT_SECONDS", default=20.0)
+AI_HORDE_STATISTICS_ATTEMPTS = env.int("AI_HORDE_STATISTICS_ATTEMPTS", default=3)
+AI_HORDE_RETRY_BACKOFF_SECONDS = env.float("AI_HORDE_RETRY_BACKOFF_SECONDS", default=2.0)
+AI_HORDE_RETRY_AFTER_MAX_SECONDS = env.float("AI_HORDE_RETRY_AFTER_MAX_SECONDS", default=30.0)
+# Days of statistics snapshots kept (one per category per day, plus the latest).
+STATISTICS_HISTORY_DAYS = env.int("STATISTICS_HISTORY_DAYS", default=30)
 REQUESTOR_IDS = [i.strip() for i in env.list("REQUESTOR_IDS", default=[]) if i.strip()]
 APPROVER_IDS = [i.strip() for i in env.list("APPROVER_IDS", default=[]) if i.strip()]
 # Seconds after which an apply reservation is considered crashed and returned to approved.

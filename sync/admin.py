@@ -19,6 +19,7 @@ from sync.models import DownloadLinkCheck, SyncRun
 from sync.services import export_enqueue, pull_requests_enqueue
 from sync.services.audit_verify import audit_verify_enqueue
 from sync.services.links import links_enqueue
+from sync.services.statistics import statistics_enqueue
 from sync.services.upstream import upstream_enqueue
 
 # The kinds an admin can start now, and the service that enqueues each.
@@ -28,6 +29,7 @@ RUNNABLE_KINDS: dict[str, Callable[..., bool]] = {
     SyncRun.Kind.PULL_REQUESTS: pull_requests_enqueue,
     SyncRun.Kind.LINKS: links_enqueue,
     SyncRun.Kind.AUDIT_VERIFY: audit_verify_enqueue,
+    SyncRun.Kind.STATISTICS: statistics_enqueue,
 }
 
 

@@ -1,4 +1,5 @@
-"""The AI Horde API adapter: identifying API keys (``GET /v2/find_user``).
+"""The AI Horde API adapter: identifying API keys (``GET /v2/find_user``), and the model
+statistics (status, usage, workers) the statistics task stores.
 
 Results are cached briefly under a hash of the key (never the key itself), invalid
 keys included, so one client cannot make us hammer the AI Horde. Timeouts and
@@ -17,11 +18,14 @@ import logging
 import math
 import re
 import threading
+import time
 from dataclasses import dataclass, field
+from typing import Annotated, Any, Literal
 from urllib.parse import urljoin
 
 import httpx
 from django.conf import settings
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
 from common.shared_cache import cache_get, cache_set
 from sync.circuit_breaker import AI_HORDE_BREAKER
@@ -208,3 +212,160 @@ def _lookup(apikey: str, cache_key: str) -> HordeUser | None:
         return None
     _cache_set(cache_key, {"user_id": user.user_id, "username": user.username}, VALID_KEY_CACHE_SECONDS)
     return user
+
+
+# --- Statistics: model status, usage and workers (the sync.fetch_statistics task) ---
+#
+# One httpx.Client per run, retries with back-off, a 429's Retry-After honoured, and the
+# same breaker as the key look-ups: a Horde that fails the statistics run is down for
+# the key checks too, and vice versa.
+
+HordeModelType = Literal["image", "text"]
+#: The AI Horde's path segment of each model type under /v2/stats.
+STATS_PATH_SEGMENT: dict[HordeModelType, str] = {"image": "img", "text": "text"}
+#: Beyond any counter the AI Horde keeps, and what every consumer can parse (DECISIONS 33).
+_MAX_COUNT = 2**63 - 1
+Count = Annotated[int, Field(ge=0, le=_MAX_COUNT)]
+Amount = Annotated[float, Field(ge=0, allow_inf_nan=False)]
+
+
+class HordeModelStatus(BaseModel):
+    """One entry of ``GET /v2/status/models``: a model's workers, queue and speed."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    name: Annotated[str, Field(min_length=1, max_length=1000)]
+    count: Count = 0
+    performance: Amount = 0.0
+    queued: Amount = 0.0
+    jobs: Amount = 0.0
+    eta: Count = 0
+    type: str | None = None
+
+
+class HordeModelUsage(BaseModel):
+    """``GET /v2/stats/{img|text}/models``: requests per model name in each period."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    day: dict[str, Count]
+    month: dict[str, Count]
+    total: dict[str, Count]
+
+
+class HordeWorker(BaseModel):
+    """One entry of ``GET /v2/workers``: what the statistics keep of a worker."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    id: Annotated[str, Field(min_length=1, max_length=100)]
+    name: Annotated[str, Field(max_length=1000)] = ""
+    type: str | None = None
+    # The AI Horde reports speed as text ("1.2 megapixelsteps per second").
+    performance: str | None = None
+    threads: Count | None = None
+    uptime: Count | None = None
+    online: bool | None = None
+    trusted: bool | None = None
+    max_pixels: Count | None = None
+    max_length: Count | None = None
+    models: list[str] = Field(default_factory=list)
+
+
+STATUS_LIST = TypeAdapter(list[HordeModelStatus])
+WORKER_LIST = TypeAdapter(list[HordeWorker])
+USAGE = TypeAdapter(HordeModelUsage)
+
+
+class HordeAnswerError(Exception):
+    """The AI Horde answered, but not with what its API promises (bad JSON, wrong shape)."""
+
+
+def horde_statistics_client() -> httpx.Client:
+    """The client one statistics run uses for every request (caller closes it)."""
+    base = settings.AI_HORDE_URL if settings.AI_HORDE_URL.endswith("/") else settings.AI_HORDE_URL + "/"
+    return httpx.Client(
+        base_url=base,
+        timeout=httpx.Timeout(settings.AI_HORDE_STATISTICS_TIMEOUT_SECONDS),
+        headers={"Client-Agent": "horde-model-reference:2:statistics", "Accept": "application/json"},
+        follow_redirects=False,
+    )
+
+
+def _retry_after_seconds(response: httpx.Response, fallback: float) -> float:
+    value = response.headers.get("Retry-After", "")
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = fallback
+    if not math.isfinite(seconds) or seconds < 0:
+        seconds = fallback
+    return min(seconds, float(settings.AI_HORDE_RETRY_AFTER_MAX_SECONDS))
+
+
+def _horde_get(client: httpx.Client, path: str, params: dict[str, str]) -> bytes:
+    """The body of a successful GET, after retries; HordeUnavailableError when none came."""
+    attempts = max(1, int(settings.AI_HORDE_STATISTICS_ATTEMPTS))
+    backoff = float(settings.AI_HORDE_RETRY_BACKOFF_SECONDS)
+    problem = ""
+    for attempt in range(attempts):
+        if not AI_HORDE_BREAKER.allow_request():
+            raise HordeUnavailableError(
+                f"the AI Horde is unavailable (circuit open) for {path}",
+                retry_after=AI_HORDE_BREAKER.seconds_until_retry() or 1.0,
+            )
+        wait = backoff * (2**attempt)
+        try:
+            response = client.get(path, params=params)
+        except httpx.HTTPError as error:
+            AI_HORDE_BREAKER.record_failure(error)
+            problem = f"{type(error).__name__}: {error}"
+        else:
+            if response.status_code == 200:
+                AI_HORDE_BREAKER.record_success()
+                return response.content
+            if response.status_code == 429:
+                # Rate limited: not the Horde failing, so the breaker stays as it is.
+                wait = _retry_after_seconds(response, wait)
+                problem = f"HTTP 429 (Retry-After {response.headers.get('Retry-After', '-')})"
+            elif response.status_code >= 500:
+                AI_HORDE_BREAKER.record_failure(f"HTTP {response.status_code}")
+                problem = f"HTTP {response.status_code}"
+            else:
+                raise HordeAnswerError(f"{path} answered HTTP {response.status_code}")
+        if attempt + 1 < attempts:
+            time.sleep(wait)
+    raise HordeUnavailableError(f"{path}: {problem} after {attempts} attempts")
+
+
+def _parse(adapter: TypeAdapter[Any], body: bytes, path: str) -> Any:
+    try:
+        return adapter.validate_json(body)
+    except ValidationError as error:
+        first = error.errors()[0]
+        where = ".".join(str(part) for part in first.get("loc", ()))
+        raise HordeAnswerError(f"{path}: unexpected answer ({where}: {first.get('msg')})") from error
+
+
+def fetch_model_status(client: httpx.Client, horde_type: HordeModelType) -> list[HordeModelStatus]:
+    """``GET /v2/status/models?type=...&model_state=known``."""
+    path = "v2/status/models"
+    body = _horde_get(client, path, {"type": horde_type, "model_state": "known"})
+    result: list[HordeModelStatus] = _parse(STATUS_LIST, body, path)
+    return result
+
+
+def fetch_model_usage(client: httpx.Client, horde_type: HordeModelType) -> HordeModelUsage:
+    """``GET /v2/stats/img/models`` or ``/v2/stats/text/models``."""
+    path = f"v2/stats/{STATS_PATH_SEGMENT[horde_type]}/models"
+    body = _horde_get(client, path, {"model_state": "known"})
+    result: HordeModelUsage = _parse(USAGE, body, path)
+    return result
+
+
+def fetch_workers(client: httpx.Client, horde_type: HordeModelType) -> list[HordeWorker]:
+    """``GET /v2/workers?type=...``."""
+    path = "v2/workers"
+    body = _horde_get(client, path, {"type": horde_type})
+    result: list[HordeWorker] = _parse(WORKER_LIST, body, path)
+    return result

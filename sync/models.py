@@ -17,6 +17,7 @@ class SyncRun(models.Model):
         PULL_REQUESTS = "pull_requests", "Pull requests"
         LINKS = "links", "Download-link check"
         AUDIT_VERIFY = "audit_verify", "Audit chain verification"
+        STATISTICS = "statistics", "AI Horde statistics"
 
     class Status(models.TextChoices):
         RUNNING = "running", "Running"
@@ -160,3 +161,65 @@ class DownloadLinkCheck(models.Model):
     def became_worse(self) -> bool:
         """True when the previous check was ok and this one is not."""
         return self.previous_status == LinkStatus.OK and self.status != LinkStatus.OK
+
+
+class StatisticsSnapshot(models.Model):
+    """One fetch of a category's AI Horde statistics (status, usage and workers).
+
+    Only complete snapshots are served; a partial one (an endpoint failed or answered
+    nonsense) is kept for the record, and the last complete one stays served.
+    """
+
+    category = models.CharField(max_length=32, choices=CATEGORY_CHOICES)
+    fetched_at = models.DateTimeField()
+    complete = models.BooleanField()
+    run = models.ForeignKey(SyncRun, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    model_count = models.PositiveIntegerField(default=0)
+    worker_count = models.PositiveIntegerField(default=0)
+    problems = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ("-fetched_at",)
+        indexes = [models.Index(fields=["category", "complete", "-fetched_at"], name="statsnap_latest")]
+
+    def __str__(self) -> str:
+        state = "complete" if self.complete else "partial"
+        return f"{self.category} statistics {self.fetched_at:%Y-%m-%d %H:%M} ({state})"
+
+
+class ModelStatistics(models.Model):
+    """One AI Horde model name in a snapshot, as the AI Horde spells it (backend prefixes,
+    quant suffixes and all); the routes match reference names to these."""
+
+    snapshot = models.ForeignKey(StatisticsSnapshot, on_delete=models.CASCADE, related_name="models")
+    name = models.CharField(max_length=1000)
+    workers = models.PositiveIntegerField(default=0)
+    queued = models.FloatField(default=0.0)
+    jobs = models.FloatField(default=0.0)
+    performance = models.FloatField(default=0.0)
+    eta = models.BigIntegerField(default=0)
+    # False for a name the usage statistics list but the status does not (no worker now).
+    in_status = models.BooleanField(default=True)
+    usage_day = models.BigIntegerField(default=0)
+    usage_month = models.BigIntegerField(default=0)
+    usage_total = models.BigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.workers} workers)"
+
+
+class WorkerStatistics(models.Model):
+    """A worker serving the snapshot's category: what the established service reports."""
+
+    snapshot = models.ForeignKey(StatisticsSnapshot, on_delete=models.CASCADE, related_name="workers")
+    worker_id = models.CharField(max_length=100)
+    name = models.CharField(max_length=1000, blank=True)
+    performance = models.CharField(max_length=200, blank=True)
+    online = models.BooleanField(null=True)
+    trusted = models.BooleanField(null=True)
+    uptime = models.BigIntegerField(null=True)
+    threads = models.BigIntegerField(null=True)
+    model_names = models.JSONField(default=list)
+
+    def __str__(self) -> str:
+        return f"worker {self.name or self.worker_id}"

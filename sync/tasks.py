@@ -15,6 +15,7 @@ from sync.models import SyncRun
 from sync.services import export_publish, pull_requests_open
 from sync.services.audit_verify import audit_verify_run
 from sync.services.links import links_check
+from sync.services.statistics import statistics_fetch
 from sync.services.upstream import UpstreamFetchError, upstream_import
 
 # Worth another try: a full or unmounted disk, a database that dropped the connection.
@@ -98,3 +99,19 @@ def verify_audit_chain(trigger: str = SyncRun.Trigger.COMMAND) -> str:
     """Verify the audit trail's hash chain (recorded as a SyncRun of kind audit_verify)."""
     parsed = SyncRun.Trigger(trigger)
     return audit_verify_run(trigger=parsed).summary()
+
+
+@shared_task(
+    name="sync.fetch_statistics",
+    # The adapter retries each request itself; the next beat (5 minutes) is the retry of a
+    # run that got nothing, so only database trouble is retried here.
+    autoretry_for=RETRYABLE_ERRORS,
+    retry_backoff=5,
+    retry_backoff_max=60,
+    retry_jitter=True,
+    max_retries=2,
+)
+def fetch_statistics(trigger: str = SyncRun.Trigger.COMMAND) -> str:
+    """Fetch and store the AI Horde's model statistics (sync.services.statistics)."""
+    parsed = SyncRun.Trigger(trigger)
+    return statistics_fetch(trigger=parsed).summary()

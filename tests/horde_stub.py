@@ -5,17 +5,30 @@
 Horde's error body otherwise. ``slow`` makes it sleep past client timeouts and
 ``fail`` makes it answer 503, to exercise timeouts and the circuit breaker.
 Every request is counted, so tests can prove a lookup was cached (or never sent).
+
+The statistics endpoints (``/v2/status/models``, ``/v2/stats/img|text/models``,
+``/v2/workers``) answer from ``status``, ``usage`` and ``workers`` per model type;
+``load_reference_statistics`` fills them with realistic payloads built from the real
+model names. ``statistics_fail`` (path → HTTP status), ``rate_limited`` (path →
+how many 429s with ``Retry-After`` come first) and ``malformed`` (paths answering a
+truncated body) break single endpoints.
 """
 
 from __future__ import annotations
 
+import csv
 import json
+import random
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+REFERENCE_DATA = Path("/work/shared/reference-data")
 
 
 class _QuietServer(ThreadingHTTPServer):
@@ -32,6 +45,98 @@ class HordeStub:
         self.requests: list[str] = []
         self.lock = threading.Lock()
         self.server: ThreadingHTTPServer | None = None
+        self.status: dict[str, list[dict[str, Any]]] = {"image": [], "text": []}
+        self.usage: dict[str, dict[str, dict[str, int]]] = {
+            "image": {"day": {}, "month": {}, "total": {}},
+            "text": {"day": {}, "month": {}, "total": {}},
+        }
+        self.workers: dict[str, list[dict[str, Any]]] = {"image": [], "text": []}
+        self.statistics_fail: dict[str, int] = {}
+        self.rate_limited: dict[str, int] = {}
+        self.retry_after = "1"
+        self.malformed: set[str] = set()
+        self.statistics_requests: list[str] = []
+
+    def load_reference_statistics(
+        self, *, image_names: list[str] | None = None, text_names: list[str] | None = None, workers: int = 500
+    ) -> None:
+        """Status, usage and workers for the real model names (deterministic).
+
+        Text models appear under their backend spellings too (``aphrodite/<name>``,
+        ``koboldcpp/<name without author>``) and some as quant variants
+        (``koboldcpp/<name>-Q4_K_M``), as on the AI Horde.
+        """
+        rng = random.Random(11)
+        image = image_names if image_names is not None else reference_image_names()
+        text = text_names if text_names is not None else reference_text_names()
+        text_served: list[str] = []
+        for index, name in enumerate(text):
+            short = name.rsplit("/", 1)[-1]
+            if index % 3 == 0:
+                text_served.append(f"aphrodite/{name}")
+            if index % 2 == 0:
+                text_served.append(f"koboldcpp/{short}")
+            if index % 5 == 0:
+                text_served.append(f"koboldcpp/{short}-Q4_K_M")
+            if index % 7 == 0:
+                text_served.append(name)
+        for horde_type, names in (("image", image), ("text", text_served)):
+            status = []
+            usage: dict[str, dict[str, int]] = {"day": {}, "month": {}, "total": {}}
+            for index, name in enumerate(names):
+                # Roughly one model in ten is served by nobody and used by nobody.
+                if index % 10 == 9:
+                    continue
+                day = rng.randint(0, 5_000)
+                usage["day"][name] = day
+                usage["month"][name] = day * rng.randint(20, 30)
+                usage["total"][name] = usage["month"][name] * rng.randint(5, 40)
+                # And one in ten was used lately but has no worker now.
+                if index % 10 == 8:
+                    continue
+                count = rng.randint(1, 30)
+                status.append(
+                    {
+                        "name": name,
+                        "count": count,
+                        "performance": round(rng.uniform(0.5, 3.0), 2) * 1_000_000,
+                        "queued": float(rng.randint(0, 2_000_000)),
+                        "jobs": float(rng.randint(0, 40)),
+                        "eta": rng.randint(0, 300),
+                        "type": horde_type,
+                    }
+                )
+            self.status[horde_type] = status
+            self.usage[horde_type] = usage
+            share = workers * 3 // 5 if horde_type == "image" else workers - workers * 3 // 5
+            served = [entry["name"] for entry in status]
+            self.workers[horde_type] = [
+                {
+                    "type": horde_type,
+                    "name": f"{horde_type}-worker-{index}",
+                    "id": f"{horde_type[0]}{index:05d}-4c7e-9a6b-{index:012d}",
+                    "online": index % 11 != 0,
+                    "requests_fulfilled": rng.randint(0, 100_000),
+                    "kudos_rewards": float(rng.randint(0, 10_000_000)),
+                    "performance": f"{rng.uniform(0.1, 5):.1f} "
+                    + ("megapixelsteps per second" if horde_type == "image" else "tokens per second"),
+                    "threads": rng.randint(1, 4),
+                    "uptime": rng.randint(0, 10_000_000),
+                    "maintenance_mode": False,
+                    "nsfw": bool(index % 2),
+                    "trusted": index % 3 == 0,
+                    "flagged": False,
+                    "info": "",
+                    "team": {"name": None, "id": None},
+                    "models": rng.sample(served, k=min(len(served), rng.randint(1, 6))) if served else [],
+                    **(
+                        {"max_pixels": 1048576}
+                        if horde_type == "image"
+                        else {"max_length": 512, "max_context_length": 4096}
+                    ),
+                }
+                for index in range(share)
+            ]
 
     def add_user(self, apikey: str, name: str, user_id: int) -> None:
         self.users[apikey] = (name, user_id)
@@ -52,7 +157,7 @@ class HordeStub:
             def log_message(self, format: str, *args: Any) -> None:
                 pass
 
-            def _send(self, status: int, body: dict[str, Any]) -> None:
+            def _send(self, status: int, body: Any) -> None:
                 data = json.dumps(body).encode()
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")
@@ -60,8 +165,46 @@ class HordeStub:
                 self.end_headers()
                 self.wfile.write(data)
 
+            def _statistics(self, path: str, query: dict[str, list[str]]) -> None:
+                with stub.lock:
+                    stub.statistics_requests.append(path)
+                    limited = stub.rate_limited.get(path, 0)
+                    if limited:
+                        stub.rate_limited[path] = limited - 1
+                if limited:
+                    data = b'{"message": "Too many requests"}'
+                    self.send_response(429)
+                    self.send_header("Retry-After", stub.retry_after)
+                    self.send_header("Content-Length", str(len(data)))
+                    self.end_headers()
+                    self.wfile.write(data)
+                    return
+                if path in stub.statistics_fail:
+                    self._send(stub.statistics_fail[path], {"message": "Service unavailable"})
+                    return
+                horde_type = (query.get("type") or ["image"])[0]
+                if path == "/api/v2/status/models":
+                    body: Any = stub.status.get(horde_type, [])
+                elif path == "/api/v2/workers":
+                    body = stub.workers.get(horde_type, [])
+                else:
+                    body = stub.usage["image" if path.startswith("/api/v2/stats/img") else "text"]
+                if path in stub.malformed:
+                    data = json.dumps(body).encode()[:-7]
+                    self.send_response(200)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(data)))
+                    self.end_headers()
+                    self.wfile.write(data)
+                    return
+                self._send(200, body)
+
             def do_GET(self) -> None:
-                if self.path.split("?")[0] != "/api/v2/find_user":
+                parts = urlsplit(self.path)
+                if parts.path in STATISTICS_PATHS:
+                    self._statistics(parts.path, parse_qs(parts.query))
+                    return
+                if parts.path != "/api/v2/find_user":
                     self._send(404, {"message": "Not found"})
                     return
                 apikey = self.headers.get("apikey", "")
@@ -103,3 +246,20 @@ class HordeStub:
         finally:
             self.server.shutdown()
             self.server.server_close()
+
+
+STATISTICS_PATHS = frozenset(
+    {"/api/v2/status/models", "/api/v2/stats/img/models", "/api/v2/stats/text/models", "/api/v2/workers"}
+)
+
+
+def reference_image_names() -> list[str]:
+    """The real image generation model names."""
+    data = json.loads((REFERENCE_DATA / "image" / "stable_diffusion.json").read_text())
+    return list(data)
+
+
+def reference_text_names() -> list[str]:
+    """The real text generation model names (``models.csv``)."""
+    with (REFERENCE_DATA / "text" / "models.csv").open(newline="", encoding="utf-8") as handle:
+        return [row["name"] for row in csv.DictReader(handle) if row.get("name")]

@@ -108,11 +108,19 @@ def seeded(tmp_path: Path, reference_data: Path) -> None:
 
 @pytest.fixture
 def live_server_url(seeded: None, horde: HordeStub, tmp_path: Path) -> Iterator[str]:
+    from django.test import override_settings
+
     from references.exports import export_release_publish
+    from sync.services.statistics import statistics_fetch
 
     # A published release, so the export routes answer with files (503 is for no release).
     export_dir = tmp_path / "export"
     export_release_publish(export_dir=export_dir, keep=2)
+    # A statistics snapshot, so the statistics routes answer with bodies to check (their
+    # 503 without one is documented and tested in tests/sync/test_statistics.py).
+    horde.load_reference_statistics(image_names=["Schemathesis Model"], text_names=[], workers=5)
+    with override_settings(AI_HORDE_URL=horde.url):
+        statistics_fetch(trigger="command")
     db = connection.settings_dict
     port = _free_port()
     env = {

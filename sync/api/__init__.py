@@ -1,0 +1,1 @@
+"""HTTP routes of the sync app (statistics from the AI Horde), mounted from config/urls.py."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -15,7 +15,7 @@ from pending_queue.services import proposal_create, proposal_create_v2
 from references.models import ModelRecord
 from references.services import record_create
 from sync.models import DownloadLinkCheck, SyncRun
-from sync.usage import Usage, UsagePoint, model_usage
+from sync.usage import model_usage
 from tests.factories import sd_payload
 
 pytestmark = pytest.mark.django_db
@@ -131,25 +131,42 @@ def test_the_record_list_has_the_curation_columns_and_filters(approver_client: C
     assert approver_client.get("/admin/references/modelrecord/?link_status=bogus").status_code == 200
 
 
-def test_the_list_and_the_filters_read_usage_through_the_seam(
-    approver_client: Client, curated: None, monkeypatch: Any
-) -> None:
-    def seam(category: str, names: Any, *, history_days: int = 0) -> dict[str, Usage | None]:
-        history = (UsagePoint(day=date(2026, 11, 30), usage=7, workers=2),) if history_days else ()
-        known = {
-            "Alpha": Usage(day=12, month=3456, total=9999, workers=4, history=history),
-            "Gamma": Usage(day=0, month=0, total=5, workers=0),
-        }
-        return {name: known.get(name) for name in names}
+def _statistics_snapshot(at: datetime, rows: dict[str, tuple[int, int, int, int]]) -> None:
+    """A complete image snapshot as sync.fetch_statistics stores it: name -> (day, month, total, workers)."""
+    from sync.models import ModelStatistics, StatisticsSnapshot
 
-    monkeypatch.setattr("sync.curation_admin.model_usage", seam)
+    snapshot = StatisticsSnapshot.objects.create(
+        category=SD, fetched_at=at, complete=True, model_count=len(rows)
+    )
+    ModelStatistics.objects.bulk_create(
+        ModelStatistics(
+            snapshot=snapshot, name=name, usage_day=day, usage_month=month, usage_total=total, workers=workers
+        )
+        for name, (day, month, total, workers) in rows.items()
+    )
+
+
+def test_the_list_and_the_filters_read_usage_from_the_statistics_snapshots(
+    approver_client: Client, curated: None
+) -> None:
+    from sync.selectors import statistics_cache_reset
+
+    statistics_cache_reset()
+    now = datetime.now(tz=UTC)
+    _statistics_snapshot(now - timedelta(days=1), {"Alpha": (7, 3000, 9000, 2)})
+    _statistics_snapshot(now, {"Alpha": (12, 3456, 9999, 4), "Gamma": (0, 0, 5, 0)})
+    usage = model_usage(SD, ["Alpha", "Beta", "Gamma"], history_days=7)
+    assert usage["Beta"] is None, "a model the AI Horde does not list has no data"
+    alpha = usage["Alpha"]
+    assert alpha is not None and (alpha.day, alpha.month, alpha.total, alpha.workers) == (12, 3456, 9999, 4)
+    assert [(point.usage, point.workers) for point in alpha.history] == [(7, 2), (12, 4)]
     body = approver_client.get("/admin/references/modelrecord/").content.decode()
     assert "3,456" in body
     response = approver_client.get("/admin/references/modelrecord/?workers=none")
     assert {r.name for r in response.context["cl"].result_list} == {"Gamma"}
     record = ModelRecord.objects.get(name="Alpha")
     page = approver_client.get(f"/admin/references/modelrecord/{record.pk}/change/").content.decode()
-    assert 'id="usage-history"' in page and "2026" in page
+    assert 'id="usage-history"' in page and str(now.year) in page
     dashboard = approver_client.get("/admin/").content.decode()
     assert "image_generation/Alpha: 3456 (4 workers)" in dashboard
     assert "Unused" in dashboard and "<li>image_generation/Gamma</li>" in dashboard
@@ -183,7 +200,10 @@ def test_the_proposal_page_shows_what_the_change_affects(approver_client: Client
     assert approver_client.get("/admin/pending_queue/changeproposal/abc/change/").status_code in (302, 404)
 
 
-def test_the_seam_says_no_data_today() -> None:
+def test_without_a_statistics_snapshot_no_model_has_usage(db: None) -> None:
+    from sync.selectors import statistics_cache_reset
+
+    statistics_cache_reset()
     assert model_usage(SD, ["a", "b"]) == {"a": None, "b": None}
 
 

@@ -1,4 +1,4 @@
-"""``manage.py sync export|upstream|pull-requests [--dry-run]`` and ``sync links``: one run, then its summary.
+"""``manage.py sync export|upstream|pull-requests|links|statistics``: one sync run, then its summary.
 
 Each job is a subcommand; the run happens in this process (trigger: command).
 """
@@ -13,6 +13,7 @@ from django.core.management.base import BaseCommand, CommandError
 from sync.models import SyncRun
 from sync.services import export_publish, pull_requests_open
 from sync.services.links import links_check
+from sync.services.statistics import statistics_fetch
 from sync.services.upstream import upstream_import
 
 
@@ -21,7 +22,7 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
         jobs = parser.add_subparsers(
-            dest="job", required=True, metavar="{export,upstream,pull-requests,links}"
+            dest="job", required=True, metavar="{export,upstream,pull-requests,links,statistics}"
         )
         export = jobs.add_parser("export", help="publish the registry as a new export release")
         export.add_argument(
@@ -48,11 +49,14 @@ class Command(BaseCommand):
         )
 
         jobs.add_parser("links", help="check every download link of the registry once (HEAD / ranged GET)")
+        jobs.add_parser("statistics", help="fetch and store the AI Horde's model statistics once")
 
     def handle(self, *args: Any, **options: Any) -> None:
         job = options["job"]
         if job == "links":
             run = links_check(trigger=SyncRun.Trigger.COMMAND, raise_errors=False)
+        elif job == "statistics":
+            run = statistics_fetch(trigger=SyncRun.Trigger.COMMAND, raise_errors=False)
         elif job == "upstream":
             run = upstream_import(
                 trigger=SyncRun.Trigger.COMMAND,

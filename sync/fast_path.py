@@ -1,0 +1,72 @@
+"""The statistics reads a dashboard polls, answered on the event loop from memory.
+
+``GET statistics/{category}/with-stats`` and ``/deletion-risk`` without a query string
+are answered before Django when this process holds the body for the current snapshot
+and category revision, and SQL confirmed the snapshot the latest less than
+``FRESH_SECONDS`` ago (so a new snapshot is served at most that much later). Anything
+else goes to Django, whose view computes, memoises and re-confirms; the body and the
+statistics headers are the view's own.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from references.document_cache import category_pointer_in_memory
+from references.fast_path import ASGIApp, Receive, Scope, Send, _host_allowed, _path, asgi_environ
+from references.http import DocumentAnswer, security_headers
+from sync.api.statistics import DEFAULT_KEYS, statistics_headers
+from sync.selectors import statistics_in_memory
+
+FRESH_SECONDS = 5.0
+STATISTICS_ROUTE = re.compile(
+    r"(?:/api)?/model_references/statistics/(?P<category>[a-z_]+)/(?P<kind>with-stats|deletion-risk)$"
+)
+
+
+def statistics_fast_answer(environ: dict[str, Any]) -> DocumentAnswer | None:
+    """The answer from memory, or None (then Django answers)."""
+    if environ.get("REQUEST_METHOD") not in ("GET", "HEAD") or environ.get("QUERY_STRING"):
+        return None
+    path = _path(environ)
+    if path is None or not (match := STATISTICS_ROUTE.match(path)) or not _host_allowed(environ):
+        return None
+    category = match["category"]
+    loaded = statistics_in_memory(category, max_age_seconds=FRESH_SECONDS)
+    pointer = category_pointer_in_memory(category) if loaded is not None else None
+    if loaded is None or pointer is None:
+        return None
+    body = loaded.memo.get(DEFAULT_KEYS[match["kind"]](pointer.token))
+    if not isinstance(body, bytes):
+        return None
+    headers = [
+        ("Content-Type", "application/json"),
+        ("Content-Length", str(len(body))),
+        *statistics_headers(loaded),
+        *security_headers(),
+    ]
+    return DocumentAnswer(200, headers, body)
+
+
+class AsgiStatisticsFastPath:
+    """ASGI middleware: answer warm statistics reads from memory, hand the rest on."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        answer = None
+        if scope["type"] == "http" and not scope.get("root_path"):
+            try:
+                answer = statistics_fast_answer(asgi_environ(scope))
+            except Exception:  # any surprise: let Django handle (and report) it
+                answer = None
+        if answer is None:
+            await self.app(scope, receive, send)
+            return
+        headers = [
+            (name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in answer.headers
+        ]
+        await send({"type": "http.response.start", "status": answer.status, "headers": headers})
+        await send({"type": "http.response.body", "body": b"" if scope["method"] == "HEAD" else answer.body})
