@@ -26,8 +26,8 @@ from django.views.decorators.http import require_POST
 from audit.models import ActorKind, EventSource
 from audit.services import Actor
 from common.admin import ReadOnlyAdmin, diff_cell, pretty_json
+from common.diff import FieldDiff, is_critical_field_diff
 from common.errors import DomainError
-from pending_queue.diff import FieldDiff, is_critical_field_diff
 from pending_queue.models import Batch, ChangeProposal, Status
 from pending_queue.selectors import proposal_diff, proposal_get
 from pending_queue.services import (

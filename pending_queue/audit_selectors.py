@@ -15,7 +15,7 @@ from typing import Any
 from django.utils import timezone
 
 from audit.models import AuditEvent
-from pending_queue.diff import change_diff
+from common.diff import change_diff
 
 #: Our event actions and the established service's names for them.
 ACTION_NAMES = {

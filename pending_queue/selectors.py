@@ -110,7 +110,7 @@ def proposal_get(change_id: int) -> ChangeProposal | None:
 
 def proposal_diff(proposal: ChangeProposal) -> dict[str, Any]:
     """Field-level diff of a proposal against the record as it is now."""
-    from pending_queue.diff import change_diff
+    from common.diff import change_diff
 
     current = record_get(category=proposal.category, name=proposal.model_name)
     current_payload = current.payload if current is not None else None

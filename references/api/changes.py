@@ -6,8 +6,6 @@ downloading whole documents: keep ``next`` and ask again with ``since=<next>``.
 
 from __future__ import annotations
 
-import re
-
 import orjson
 from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
@@ -16,14 +14,13 @@ from rest_framework.request import Request
 from rest_framework.views import APIView
 
 from audit.selectors import record_changes_after
-from common.errors import DomainError
 from common.openapi import VALIDATION_RESPONSE
+from references.api.params import cursor_param, limit_param
 
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 1000
 # A cursor is an audit sequence number written as digits: opaque to clients, and bounded
 # so it always fits the database's 64-bit integer.
-_CURSOR = re.compile(r"[0-9]{1,18}")
 
 CHANGE_SCHEMA = {
     "type": "object",
@@ -64,28 +61,6 @@ CHANGES_SCHEMA = {
 }
 
 
-def _query_error(name: str, msg: str, value: str) -> DomainError:
-    return DomainError(
-        [{"loc": ["query", name], "msg": msg, "type": "value_error", "input": value}], status=422
-    )
-
-
-def _since(value: str | None) -> int:
-    if value is None or value == "":
-        return 0
-    if not _CURSOR.fullmatch(value):
-        raise _query_error("since", "Input should be a cursor from a previous answer (`next`)", value)
-    return int(value)
-
-
-def _limit(value: str | None) -> int:
-    if value is None:
-        return DEFAULT_LIMIT
-    if not re.fullmatch(r"[0-9]{1,6}", value) or not 1 <= int(value) <= MAX_LIMIT:
-        raise _query_error("limit", f"Input should be an integer from 1 to {MAX_LIMIT}", value)
-    return int(value)
-
-
 class ChangesView(APIView):
     """Public: the feed holds what the documents already show."""
 
@@ -115,8 +90,8 @@ class ChangesView(APIView):
         ),
     )
     def get(self, request: Request) -> HttpResponse:
-        since = _since(request.query_params.get("since"))
-        limit = _limit(request.query_params.get("limit"))
+        since = cursor_param(request.query_params.get("since"), name="since") or 0
+        limit = limit_param(request.query_params.get("limit"), default=DEFAULT_LIMIT, maximum=MAX_LIMIT)
         page = record_changes_after(sequence=since, limit=limit)
         body = {"changes": page.changes, "next": str(page.next_sequence), "has_more": page.has_more}
         return HttpResponse(orjson.dumps(body), content_type="application/json")

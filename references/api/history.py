@@ -21,6 +21,7 @@ from rest_framework.views import APIView
 from common.errors import DomainError
 from common.openapi import ERROR_RESPONSE, VALIDATION_RESPONSE
 from references.api.common import CATEGORY_VALUES
+from references.api.params import CURSOR_PATTERN, cursor_param, limit_param, query_error
 from references.document_cache import model_representation_format
 from references.history import (
     V2_FORMAT,
@@ -37,7 +38,6 @@ DEFAULT_LIMIT = 20
 MAX_LIMIT = 100
 # A revision is an audit sequence number (the change feed's cursor); bounded so it
 # always fits the database's 64-bit integer.
-_SEQUENCE = re.compile(r"[0-9]{1,18}")
 _ISO_START = re.compile(r"[0-9]{4}-")
 
 AS_OF_PARAMETER = OpenApiParameter(
@@ -52,15 +52,9 @@ AS_OF_PARAMETER = OpenApiParameter(
 )
 
 
-def _query_error(name: str, msg: str, value: str) -> DomainError:
-    return DomainError(
-        [{"loc": ["query", name], "msg": msg, "type": "value_error", "input": value}], status=422
-    )
-
-
 def parse_as_of(value: str) -> AsOf:
     """An ``as_of`` query value, or 422 in the established shape."""
-    if _SEQUENCE.fullmatch(value):
+    if CURSOR_PATTERN.fullmatch(value):
         return AsOf(sequence=int(value))
     moment: datetime | None = None
     if _ISO_START.match(value) and "\x00" not in value:
@@ -73,7 +67,7 @@ def parse_as_of(value: str) -> AsOf:
         except (ValueError, OverflowError):
             moment = None
     if moment is None:
-        raise _query_error(
+        raise query_error(
             "as_of", "Input should be an ISO 8601 time or a revision (a non-negative integer)", value
         )
     return AsOf(moment=moment)
@@ -177,22 +171,6 @@ HISTORY_SCHEMA = {
 }
 
 
-def _before(value: str | None) -> int | None:
-    if value is None or value == "":
-        return None
-    if not _SEQUENCE.fullmatch(value):
-        raise _query_error("before", "Input should be a cursor from a previous answer (`next`)", value)
-    return int(value)
-
-
-def _limit(value: str | None) -> int:
-    if value is None:
-        return DEFAULT_LIMIT
-    if not re.fullmatch(r"[0-9]{1,6}", value) or not 1 <= int(value) <= MAX_LIMIT:
-        raise _query_error("limit", f"Input should be an integer from 1 to {MAX_LIMIT}", value)
-    return int(value)
-
-
 class V2ModelHistoryView(APIView):
     """Public: the history holds what the documents showed."""
 
@@ -232,8 +210,8 @@ class V2ModelHistoryView(APIView):
         from references.api.v2 import v2_category
 
         category = v2_category(model_category_name)
-        before = _before(request.query_params.get("before"))
-        limit = _limit(request.query_params.get("limit"))
+        before = cursor_param(request.query_params.get("before"), name="before")
+        limit = limit_param(request.query_params.get("limit"), default=DEFAULT_LIMIT, maximum=MAX_LIMIT)
         # A name SQL cannot hold (NUL, a lone surrogate) was never a record; asking the
         # database would be an error, not an answer.
         storable = "\x00" not in model_name and model_name.encode("utf-8", "replace").decode() == model_name

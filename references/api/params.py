@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from django.http import QueryDict
@@ -14,6 +15,35 @@ FALSE_VALUES = {"false", "0", "no", "off", "f", "n"}
 MAX_LIMIT = 500
 #: Beyond any category; an unbounded offset reached orjson (2**64 and more) as a 500.
 MAX_OFFSET = 2**31 - 1
+
+
+#: An audit event sequence number, as the change feed and record histories page by it.
+CURSOR_PATTERN = re.compile(r"[0-9]{1,18}")
+
+
+def query_error(name: str, msg: str, value: str) -> DomainError:
+    """A 422 for one query parameter, in the established validation shape."""
+    return DomainError(
+        [{"loc": ["query", name], "msg": msg, "type": "value_error", "input": value}], status=422
+    )
+
+
+def cursor_param(value: str | None, *, name: str) -> int | None:
+    """A paging cursor from a previous answer's ``next``; None when absent."""
+    if value is None or value == "":
+        return None
+    if not CURSOR_PATTERN.fullmatch(value):
+        raise query_error(name, "Input should be a cursor from a previous answer (`next`)", value)
+    return int(value)
+
+
+def limit_param(value: str | None, *, default: int, maximum: int) -> int:
+    """A page size from 1 to ``maximum``; ``default`` when absent."""
+    if value is None:
+        return default
+    if not re.fullmatch(r"[0-9]{1,6}", value) or not 1 <= int(value) <= maximum:
+        raise query_error("limit", f"Input should be an integer from 1 to {maximum}", value)
+    return int(value)
 
 
 class QueryErrors:

@@ -1,4 +1,4 @@
-"""common.diff (re-exported by pending_queue.diff): field diffs, net operations, criticality."""
+"""common.diff: field diffs, net operations, criticality (used by the queue and the record history)."""
 
 from __future__ import annotations
 
