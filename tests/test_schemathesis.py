@@ -15,12 +15,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
-import subprocess
-import sys
-import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -37,9 +31,9 @@ from schemathesis.core.result import Err
 
 from audit.services import Actor
 from references.services import record_create
-from tests.conftest import REPO_ROOT
 from tests.factories import sd_payload
 from tests.horde_stub import HordeStub
+from tests.servers import database_url, web_servers
 
 GenerationMode = schemathesis.GenerationMode
 
@@ -62,20 +56,6 @@ SMALL_CATEGORIES = ("blip", "clip", "codeformer", "controlnet", "esrgan", "gfpga
 #: Deliberate exclusions, each with its reason. Keys are "METHOD /path" as documented.
 #: None today: every operation is exercised.
 EXCLUDED_OPERATIONS: dict[str, str] = {}
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _status(url: str) -> int:
-    try:
-        with urllib.request.urlopen(url, timeout=5) as response:
-            return int(response.status)
-    except urllib.error.HTTPError as error:
-        return int(error.code)
 
 
 @pytest.fixture
@@ -121,19 +101,10 @@ def live_server_url(seeded: None, horde: HordeStub, tmp_path: Path) -> Iterator[
     horde.load_reference_statistics(image_names=["Schemathesis Model"], text_names=[], workers=5)
     with override_settings(AI_HORDE_URL=horde.url):
         statistics_fetch(trigger="command")
-    db = connection.settings_dict
-    port = _free_port()
     env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "config.settings",
-        "DATABASE_URL": (
-            f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
-        ),
+        "DATABASE_URL": database_url(),
         "REDIS_URL": settings.REDIS_URL,
         "CACHE_KEY_PREFIX": settings.CACHES["default"]["KEY_PREFIX"],
-        "DEBUG": "false",
-        "SECRET_KEY": "schemathesis-test-secret-key-0123456789-abcdefghijklmnop",
-        "ALLOWED_HOSTS": "127.0.0.1",
         "AI_HORDE_URL": horde.url,
         "REQUESTOR_IDS": str(REQUESTOR_ID),
         "APPROVER_IDS": str(APPROVER_ID),
@@ -143,54 +114,24 @@ def live_server_url(seeded: None, horde: HordeStub, tmp_path: Path) -> Iterator[
         "WRITE_RATE": "100000/min",
         "CELERY_BROKER_URL": "",
         "EXPORT_DIR": str(export_dir),
-        "PYTHONPATH": os.pathsep.join([str(REPO_ROOT), str(REPO_ROOT / "client")]),
     }
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "config.wsgi:application",
-            # Sync workers close every connection after its answer, and the arbiter restarts
-            # a worker stuck past --timeout: one odd request cannot stall the rest of the run.
-            "--worker-class",
-            "sync",
-            "--workers",
-            "3",
-            "--timeout",
-            "15",
-            # Generated queries can be long; gunicorn's own HTML 400 for a long request line is
-            # the front server's answer, not the application's, which is what is documented.
-            "--limit-request-line",
-            "0",
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--log-level",
-            "warning",
-        ],
-        cwd=REPO_ROOT,
-        env=env,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if _status(f"{base}/api/heartbeat") == 200:
-                    break
-            except OSError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise AssertionError(f"the server at {base} did not start")
-            time.sleep(0.2)
-        yield base
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=5)
+    set_up = [
+        "config.wsgi:application",
+        # Sync workers close every connection after its answer, and the arbiter restarts
+        # a worker stuck past --timeout: one odd request cannot stall the rest of the run.
+        "--worker-class",
+        "sync",
+        "--workers",
+        "3",
+        "--timeout",
+        "15",
+        # Generated queries can be long; gunicorn's own HTML 400 for a long request line is
+        # the front server's answer, not the application's, which is what is documented.
+        "--limit-request-line",
+        "0",
+    ]
+    with web_servers(env, [set_up]) as bases:
+        yield bases[0]
 
 
 def _checks() -> list[Any]:
