@@ -311,15 +311,16 @@ def _sorted(entries: list[_Entry], path: tuple[str, ...], *, sort_by: str, desce
     keyed: list[tuple[tuple[int, Any], _Entry]] = []
     for entry in entries:
         value = _sort_value(entry, path, sort_by)
-        # Nulls sort after every value ascending; descending is the plain
-        # reverse, which puts them first (the established behaviour).
+        # Nulls sort after every value ascending and so before them descending
+        # (the established behaviour).
         keyed.append(((1, 0) if value is None else (0, value), entry))
     try:
-        keyed.sort(key=lambda item: item[0])
+        # ``reverse=True`` keeps the sort stable: tied records stay in document
+        # order in both directions, as the established service's ``sorted`` does
+        # (reversing afterwards would flip them, and with them every later page).
+        keyed.sort(key=lambda item: item[0], reverse=descending)
     except (TypeError, ValueError) as exc:
         raise _invalid_sort(f"Values of {sort_by!r} cannot be compared with each other ({exc})") from None
-    if descending:
-        keyed.reverse()
     return [entry for _, entry in keyed]
 
 
