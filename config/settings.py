@@ -51,6 +51,8 @@ INSTALLED_APPS = [
     "rest_framework",
     "rest_framework.authtoken",
     "drf_spectacular",
+    # Swagger UI and ReDoc as static files of this service (SPECTACULAR_SETTINGS).
+    "drf_spectacular_sidecar",
     "django_celery_beat",
     "django_guid",
     "references",
@@ -197,6 +199,13 @@ SPECTACULAR_SETTINGS = {
     "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
     "SCHEMA_PATH_PREFIX": r"/api/model_references",
     "COMPONENT_SPLIT_REQUEST": True,
+    # The docs pages load Swagger UI and ReDoc from our static files (WhiteNoise), not
+    # from a public CDN: on a network without it they would be blank pages.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    # No validator badge: Swagger UI would send the schema URL to swagger.io for it.
+    "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None},
     # 3.1: the v2 record schemas come from pydantic as JSON Schema 2020-12.
     "OAS_VERSION": "3.1.0",
     "PREPROCESSING_HOOKS": ["common.openapi.only_prefixed_routes"],

@@ -38,15 +38,26 @@ api_patterns: list[URLPattern | URLResolver] = [
     path("model_references/v2/", include(v2.urlpatterns)),
 ]
 
+# drf-spectacular's ReDoc page, less the web fonts it loads from outside.
+REDOC_TEMPLATE = "references/redoc.html"
+
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/openapi.json", SpectacularJSONAPIView.as_view(), name="openapi-schema"),
     path("api/docs", SpectacularSwaggerView.as_view(url_name="openapi-schema"), name="swagger-ui"),
-    path("api/redoc", SpectacularRedocView.as_view(url_name="openapi-schema"), name="redoc"),
+    path(
+        "api/redoc",
+        SpectacularRedocView.as_view(url_name="openapi-schema", template_name=REDOC_TEMPLATE),
+        name="redoc",
+    ),
     # Like every other route, the schema and its pages also answer without the prefix.
     path("openapi.json", SpectacularJSONAPIView.as_view(), name="openapi-schema-unprefixed"),
     path("docs", SpectacularSwaggerView.as_view(url_name="openapi-schema"), name="swagger-ui-unprefixed"),
-    path("redoc", SpectacularRedocView.as_view(url_name="openapi-schema"), name="redoc-unprefixed"),
+    path(
+        "redoc",
+        SpectacularRedocView.as_view(url_name="openapi-schema", template_name=REDOC_TEMPLATE),
+        name="redoc-unprefixed",
+    ),
     path("api/", include((api_patterns, "api"), namespace="api")),
     path("", include((api_patterns, "api"), namespace="api-unprefixed")),
 ]
