@@ -10,7 +10,6 @@ from __future__ import annotations
 import importlib
 import json
 import os
-import tempfile
 from pathlib import Path
 
 import pytest
@@ -59,8 +58,12 @@ KNOWN_GAPS: dict[str, str] = {
     "is_present": _ON_DISK,
     "presence_summary": _ON_DISK,
     "resolve_weights_root": _ON_DISK,
-    "horde_model_reference_paths": "the established paths singleton (audit, pending queue, ...) has no client-side meaning",
-    "register_category": "categories are a closed enum here; registering one would not make the manager fetch it",
+    "horde_model_reference_paths": (
+        "the established paths singleton (audit, pending queue, ...) has no client-side meaning"
+    ),
+    "register_category": (
+        "categories are a closed enum here; registering one would not make the manager fetch it"
+    ),
     "KNOWN_TAGS": "no curated tag vocabulary in the reference yet",
     "get_known_tags": "no curated tag vocabulary in the reference yet",
 }
@@ -135,7 +138,7 @@ def test_category_and_baseline_descriptors() -> None:
 
     assert get_category_descriptor("blip").on_disk_folder_name == "blip"
     assert set(get_all_registered_categories()) == set(MODEL_REFERENCE_CATEGORY)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="no_such_category"):
         get_category_descriptor("no_such_category")
     assert set(get_weights_marker_folders()) == {"clip", "compvis"}
     sdxl = get_baseline_descriptor("stable_diffusion_xl")
@@ -158,5 +161,5 @@ def test_checksums(tmp_path: Path) -> None:
     path.write_bytes(b"abcd")
     os.utime(path, ns=(1, 2))
     assert sha256_of(path) == "88d4266fd4e6338d13b845fcf289579d209c897823b9217da3e161936f031589"
-    with tempfile.TemporaryDirectory() as empty, pytest.raises(OSError):
-        sha256_of(Path(empty) / "missing.bin")
+    with pytest.raises(FileNotFoundError):
+        sha256_of(tmp_path / "missing.bin")
