@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 import horde_model_reference
+from horde_model_reference.model_reference_records import ImageGenerationModelRecord
 
 FIXTURE = Path(__file__).parent / "fixtures" / "established_8_6_2_top_level.json"
 
@@ -24,7 +25,6 @@ _BASELINE_CATALOG = "image baseline catalog (policy/change-set models) not imple
 _LICENSING = "licensing metadata models not implemented (no licence data in the reference yet)"
 _PROVIDERS = "third-party record providers not implemented (the client reads the canonical reference only)"
 _DOWNLOADS = "weights download engine not implemented (the client reads metadata, it does not fetch weights)"
-_ON_DISK = "on-disk weights layout helpers not implemented"
 KNOWN_GAPS: dict[str, str] = {
     "BaselineCapabilities": _BASELINE_CATALOG,
     "HordeBaselinePolicy": _BASELINE_CATALOG,
@@ -48,16 +48,6 @@ KNOWN_GAPS: dict[str, str] = {
     "DownloadOutcome": _DOWNLOADS,
     "download_file": _DOWNLOADS,
     "download_record_files": _DOWNLOADS,
-    "COMPONENT_PURPOSE_FOLDERS": _ON_DISK,
-    "DEFAULT_SHOWCASE_FOLDER_NAME": _ON_DISK,
-    "PresenceSummary": _ON_DISK,
-    "category_folder": _ON_DISK,
-    "component_relative_path": _ON_DISK,
-    "file_paths_for": _ON_DISK,
-    "free_bytes_for": _ON_DISK,
-    "is_present": _ON_DISK,
-    "presence_summary": _ON_DISK,
-    "resolve_weights_root": _ON_DISK,
     "horde_model_reference_paths": (
         "the established paths singleton (audit, pending queue, ...) has no client-side meaning"
     ),
@@ -163,3 +153,72 @@ def test_checksums(tmp_path: Path) -> None:
     assert sha256_of(path) == "88d4266fd4e6338d13b845fcf289579d209c897823b9217da3e161936f031589"
     with pytest.raises(FileNotFoundError):
         sha256_of(tmp_path / "missing.bin")
+
+
+def _image_record(*downloads: dict[str, str]) -> ImageGenerationModelRecord:
+    return ImageGenerationModelRecord.model_validate(
+        {
+            "name": "M",
+            "record_type": "image_generation",
+            "baseline": "stable_diffusion_xl",
+            "nsfw": False,
+            "model_classification": {"domain": "image", "purpose": "generation"},
+            "config": {"download": list(downloads)},
+        }
+    )
+
+
+def test_weights_root_is_found_by_its_marker_folders(tmp_path: Path) -> None:
+    from horde_model_reference import resolve_weights_root
+
+    nested = tmp_path / "a" / "b"
+    (nested / "clip").mkdir(parents=True)
+    (nested / "compvis").mkdir()
+    (tmp_path / "x" / "compvis").mkdir(parents=True)  # only one marker: not the root
+    assert resolve_weights_root(tmp_path) == nested
+    assert resolve_weights_root(tmp_path, marker_subdirs=("compvis",)) == tmp_path / "x"
+    assert resolve_weights_root(tmp_path / "missing") == tmp_path / "missing"
+
+
+def test_record_files_and_presence(tmp_path: Path) -> None:
+    from horde_model_reference import (
+        PresenceSummary,
+        category_folder,
+        component_relative_path,
+        file_paths_for,
+        free_bytes_for,
+        is_present,
+        presence_summary,
+    )
+
+    assert category_folder("image_generation") == "compvis"
+    assert category_folder("text_generation") is None
+    assert category_folder("no_such_category") is None
+    assert component_relative_path("v.safetensors", "vae") == Path("../vae/v.safetensors")
+    assert component_relative_path("m.ckpt", None) == Path("m.ckpt")
+
+    record = _image_record(
+        {"file_name": "m.safetensors", "file_url": "http://127.0.0.1/m"},
+        {"file_name": "v.safetensors", "file_url": "http://127.0.0.1/v", "file_purpose": "vae"},
+    )
+    root, extra = tmp_path / "root", tmp_path / "extra"
+    assert file_paths_for(record, root) == [
+        root / "compvis" / "m.safetensors",
+        root / "vae" / "v.safetensors",
+    ]
+    assert not is_present(record, root)
+    (root / "compvis").mkdir(parents=True)
+    (root / "compvis" / "m.safetensors").write_bytes(b"w")
+    (extra / "vae").mkdir(parents=True)
+    (extra / "vae" / "v.safetensors").write_bytes(b"v")  # found in the second root
+    assert file_paths_for(record, root, extra_roots=[extra])[1] == extra / "vae" / "v.safetensors"
+    assert is_present(record, root, extra_roots=[extra])
+    assert not is_present(_image_record(), root)  # nothing declared: nothing shows it is there
+
+    summary = presence_summary(
+        {"M": record, "E": _image_record()}, ["Q", "E", "M"], root, extra_roots=[extra]
+    )
+    assert summary == PresenceSummary(present=("M",), missing=("E",), unknown=("Q",))
+    assert (summary.num_present, summary.num_requested) == (1, 3)
+    free = free_bytes_for(tmp_path / "not" / "yet")
+    assert free is not None and free > 0
