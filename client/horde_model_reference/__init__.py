@@ -60,6 +60,11 @@ _EXPORTS: dict[str, str] = {
     "is_present": "on_disk_layout",
     "presence_summary": "on_disk_layout",
     "resolve_weights_root": "on_disk_layout",
+    # record providers
+    "ModelProvider": "providers",
+    "ModelProviderRegistry": "providers",
+    "PendingModelProvider": "providers",
+    "StaticModelProvider": "providers",
     # checksums
     "md5_of": "file_hashes",
     "sha256_of": "file_hashes",
@@ -174,9 +179,12 @@ __all__ = [
     "MiscellaneousFields",
     "MiscellaneousModelRecord",
     "ModelClassification",
+    "ModelProvider",
+    "ModelProviderRegistry",
     "ModelQuery",
     "ModelReferenceManager",
     "OrderSpec",
+    "PendingModelProvider",
     "PopularModelResult",
     "Predicate",
     "PrefetchStrategy",
@@ -185,6 +193,7 @@ __all__ = [
     "SafetyCheckerFields",
     "SafetyCheckerModelRecord",
     "SourceSelector",
+    "StaticModelProvider",
     "TextFields",
     "TextGenerationModelRecord",
     "TextModelQuery",
@@ -302,6 +311,12 @@ if TYPE_CHECKING:  # what type checkers and IDEs see
         CombinedModelStatistics,
         HordeUnavailableError,
         PopularModelResult,
+    )
+    from horde_model_reference.providers import (
+        ModelProvider,
+        ModelProviderRegistry,
+        PendingModelProvider,
+        StaticModelProvider,
     )
     from horde_model_reference.query import (
         ControlNetQuery,

@@ -23,7 +23,6 @@ FIXTURE = Path(__file__).parent / "fixtures" / "established_8_6_2_top_level.json
 # yet; a small stand-in would pretend to a behaviour we do not have.
 _BASELINE_CATALOG = "image baseline catalog (policy/change-set models) not implemented"
 _LICENSING = "licensing metadata models not implemented (no licence data in the reference yet)"
-_PROVIDERS = "third-party record providers not implemented (the client reads the canonical reference only)"
 _DOWNLOADS = "weights download engine not implemented (the client reads metadata, it does not fetch weights)"
 KNOWN_GAPS: dict[str, str] = {
     "BaselineCapabilities": _BASELINE_CATALOG,
@@ -41,10 +40,6 @@ KNOWN_GAPS: dict[str, str] = {
     "ModelLicensing": _LICENSING,
     "PermissionStatus": _LICENSING,
     "unknown_model_licensing": _LICENSING,
-    "ModelProvider": _PROVIDERS,
-    "ModelProviderRegistry": _PROVIDERS,
-    "PendingModelProvider": _PROVIDERS,
-    "StaticModelProvider": _PROVIDERS,
     "DownloadOutcome": _DOWNLOADS,
     "download_file": _DOWNLOADS,
     "download_record_files": _DOWNLOADS,
