@@ -280,3 +280,43 @@ def category_from_legacy_filename(filename: str) -> MODEL_REFERENCE_CATEGORY | N
         if descriptor.legacy_filename == filename:
             return category
     return None
+
+
+def get_category_descriptor(category: MODEL_REFERENCE_CATEGORY | str) -> CategoryDescriptor:
+    """The descriptor of ``category``.
+
+    Raises:
+        ValueError: For a name that is not a category.
+    """
+    return CATEGORY_DESCRIPTORS[MODEL_REFERENCE_CATEGORY(category)]
+
+
+def get_all_registered_categories() -> dict[MODEL_REFERENCE_CATEGORY, CategoryDescriptor]:
+    """Every category with its descriptor (a copy: editing it changes nothing)."""
+    return dict(CATEGORY_DESCRIPTORS)
+
+
+def get_weights_marker_folders() -> tuple[str, ...]:
+    """The on-disk folders whose presence marks a worker's model directory."""
+    return WEIGHTS_MARKER_FOLDERS
+
+
+def get_baseline_descriptor(baseline: KNOWN_IMAGE_GENERATION_BASELINE | str) -> BaselineDescriptor:
+    """The descriptor of an image baseline, looked up by key or by any alternative name.
+
+    Raises:
+        KeyError: For a baseline nobody registered.
+    """
+    key = str(baseline)
+    descriptor = IMAGE_BASELINE_DESCRIPTORS.get(key)
+    if descriptor is not None:
+        return descriptor
+    for candidate in IMAGE_BASELINE_DESCRIPTORS.values():
+        if key in candidate.alternative_names:
+            return candidate
+    raise KeyError(f"Unknown image baseline: {key}")
+
+
+def get_all_registered_baselines() -> dict[str, BaselineDescriptor]:
+    """Every image baseline with its descriptor, registered ones included (a copy)."""
+    return dict(IMAGE_BASELINE_DESCRIPTORS)

@@ -75,6 +75,7 @@ if TYPE_CHECKING:
     import httpx
     from pydantic import TypeAdapter
 
+    from horde_model_reference.model_reference_metadata import CategoryMetadata
     from horde_model_reference.popular import PopularModelResult, PopularSortKey
     from horde_model_reference.query import (
         AnyFieldName,
@@ -277,15 +278,22 @@ class ModelReferenceManager:
     def __new__(
         cls,
         *,
+        backend: ReferenceSource | None = None,
         prefetch_strategy: PrefetchStrategy | str | _Unset = _UNSET,
         settings: HordeModelReferenceSettings | _Unset = _UNSET,
         base_path: str | Path | _Unset = _UNSET,
         sources: Sequence[ReferenceSource] | _Unset = _UNSET,
         replicate_mode: ReplicateMode | str | _Unset = _UNSET,
+        offline: bool | _Unset = _UNSET,
     ) -> ModelReferenceManager:
         """Create the manager on first call; return the same instance afterwards.
 
         Args:
+            backend: The one source to read from instead of the configured chain (the
+                established meaning: None selects the backend from the settings). Any
+                :class:`~horde_model_reference.backends.ReferenceSource`, e.g.
+                ``PrimaryApiSource(url)``, ``ExportSource(path)`` or ``GitHubLegacySource(...)``;
+                the disk cache is still used.
             prefetch_strategy: When to fetch (default :attr:`PrefetchStrategy.LAZY`).
             settings: Configuration; default: the ``HORDE_MODEL_REFERENCE_*`` environment
                 variables as read at import (``settings.horde_model_reference_settings``).
@@ -294,11 +302,24 @@ class ModelReferenceManager:
                 (the disk cache is still used).
             replicate_mode: Accepted for compatibility; only ``REPLICA`` (read-only) is
                 supported by this client.
+            offline: Serve only the disk cache and never touch the network (default:
+                ``settings.offline``, i.e. ``HORDE_MODEL_REFERENCE_OFFLINE``).
 
         Raises:
             RuntimeError: When an instance exists and an argument differs from the first call.
-            ValueError: For an unknown prefetch strategy or ``replicate_mode=PRIMARY``.
+            ValueError: For an unknown prefetch strategy, ``replicate_mode=PRIMARY``, both
+                ``backend`` and ``sources``, or a backend or sources together with offline mode.
+            TypeError: When ``backend`` is not a ``ReferenceSource``.
         """
+        if backend is not None:
+            if not isinstance(backend, ReferenceSource):
+                raise TypeError(
+                    "backend must be a horde_model_reference.backends.ReferenceSource "
+                    f"(or None for the configured sources), not {type(backend).__name__}"
+                )
+            if not isinstance(sources, _Unset):
+                raise ValueError("Pass either backend or sources, not both.")
+            sources = (backend,)
         strategy: PrefetchStrategy | _Unset = _UNSET
         if not isinstance(prefetch_strategy, _Unset):
             try:
@@ -312,7 +333,7 @@ class ModelReferenceManager:
         with cls._lock:
             existing = cls._instance
             if existing is not None:
-                existing._check_same_configuration(strategy, settings, base_path, sources)
+                existing._check_same_configuration(strategy, settings, base_path, sources, offline)
                 return existing
 
             resolved = (
@@ -322,6 +343,12 @@ class ModelReferenceManager:
             )
             if not isinstance(base_path, _Unset):
                 resolved = resolved.model_copy(update={"cache_dir": Path(base_path)})
+            if not isinstance(offline, _Unset):
+                resolved = resolved.model_copy(update={"offline": bool(offline)})
+            if resolved.offline and not isinstance(sources, _Unset):
+                raise ValueError(
+                    "Offline mode reads only the disk cache; it cannot be combined with a backend or sources."
+                )
             instance = super().__new__(cls)
             instance._setup(
                 resolved,
@@ -340,7 +367,10 @@ class ModelReferenceManager:
     ) -> None:
         self._settings = settings
         self._custom_sources = sources is not None
-        self._sources = sources if sources is not None else build_sources(settings)
+        if settings.offline:
+            self._sources = ()  # no source at all: nothing can open a connection
+        else:
+            self._sources = sources if sources is not None else build_sources(settings)
         self._disk = DiskCache(settings.cache_dir)
         self._states = {}
         self._refresh_locks = {category: threading.Lock() for category in MODEL_REFERENCE_CATEGORY}
@@ -358,8 +388,11 @@ class ModelReferenceManager:
         settings: HordeModelReferenceSettings | _Unset,
         base_path: str | Path | _Unset,
         sources: Sequence[ReferenceSource] | _Unset,
+        offline: bool | _Unset = _UNSET,
     ) -> None:
         differences: list[str] = []
+        if not isinstance(offline, _Unset) and bool(offline) != self._settings.offline:
+            differences.append(f"offline={self._settings.offline} (requested {bool(offline)})")
         if not isinstance(strategy, _Unset) and strategy != self._prefetch_strategy:
             differences.append(
                 f"prefetch_strategy={self._prefetch_strategy.value} (requested {strategy.value})"
@@ -437,6 +470,11 @@ class ModelReferenceManager:
     def disk_cache(self) -> DiskCache:
         """The on-disk store of the last good data."""
         return self._disk
+
+    @property
+    def offline(self) -> bool:
+        """Whether only the disk cache is served (no network access at all)."""
+        return self._settings.offline
 
     @property
     def prefetch_strategy(self) -> PrefetchStrategy:
@@ -758,6 +796,8 @@ class ModelReferenceManager:
 
     def _refresh_steps(self, category: MODEL_REFERENCE_CATEGORY, *, force: bool) -> Steps[_CategoryState]:
         """Refresh one category (sans I/O: run by :func:`drive_sync` or :func:`drive_async`)."""
+        if self._settings.offline:
+            return self._store(category, self._offline_state(category))
         ttl = self._settings.cache_ttl_seconds
         current = self._states.get(category)
         if current is not None and current.document is None:
@@ -825,6 +865,41 @@ class ModelReferenceManager:
             )
 
         return self._store(category, self._fallback_state(category, current, cached, failures))
+
+    def _offline_state(self, category: MODEL_REFERENCE_CATEGORY) -> _CategoryState:
+        """The disk cache's copy, re-read each TTL so another process's refresh is picked up."""
+        cached = self._disk.read(category.value)
+        if cached is not None:
+            return self._state_from_disk(
+                category, cached, served_from="disk_cache", confirmed_at=cached.confirmed_at
+            )
+        logger.error(
+            "Offline mode: no cached data for %s in %s (run once online to fill the cache)",
+            category.value,
+            self._disk_location(),
+        )
+        return _CategoryState(
+            document=None,
+            records=None,
+            skipped=(),
+            origin=None,
+            validator=None,
+            served_from="unavailable",
+            confirmed_at=None,
+            expires_at=self._expiry(),
+        )
+
+    def _disk_location(self) -> str:
+        return str(self._settings.cache_dir)
+
+    def _unavailable_message(self, category: MODEL_REFERENCE_CATEGORY) -> str:
+        if self._settings.offline:
+            return (
+                f"Model reference for category {category.value} is not in the disk cache "
+                f"({self._disk_location()}) and offline mode (HORDE_MODEL_REFERENCE_OFFLINE) "
+                "forbids downloading it; run once online to fill the cache."
+            )
+        return f"Model reference for category {category.value} not found or could not be parsed."
 
     def _fallback_state(
         self,
@@ -1085,9 +1160,7 @@ class ModelReferenceManager:
         member = self._category(category)
         records = self._state(member, overwrite_existing).records
         if records is None:
-            raise RuntimeError(
-                f"Model reference for category {member.value} not found or could not be parsed."
-            )
+            raise RuntimeError(self._unavailable_message(member))
         return records
 
     async def get_model_reference_or_none_async(
@@ -1119,9 +1192,7 @@ class ModelReferenceManager:
             member, overwrite_existing, httpx_client=httpx_client
         )
         if records is None:
-            raise RuntimeError(
-                f"Model reference for category {member.value} not found or could not be parsed."
-            )
+            raise RuntimeError(self._unavailable_message(member))
         return records
 
     def get_model_names_or_none(
@@ -1470,6 +1541,89 @@ class ModelReferenceManager:
 
     # ------------------------------------------------------------------ popularity
 
+    # ------------------------------------------------------------------ metadata
+
+    def _metadata_base_url(self) -> str | None:
+        """The API root that serves the metadata routes: the primary source's, if any."""
+        if self._settings.offline:
+            return None
+        for source in self._sources:
+            if isinstance(source, PrimaryApiSource):
+                return source.base_url
+        return None
+
+    def supports_metadata(self) -> bool:
+        """Whether per-category metadata can be asked for (a primary API is configured, not offline)."""
+        return self._metadata_base_url() is not None
+
+    def _metadata_url(self, category: MODEL_REFERENCE_CATEGORY, raise_if_unsupported: bool) -> str | None:
+        from horde_model_reference.model_reference_metadata import metadata_url
+
+        base_url = self._metadata_base_url()
+        if base_url is None:
+            if raise_if_unsupported:
+                reason = "offline mode" if self._settings.offline else "no primary API is configured"
+                raise NotImplementedError(f"Metadata is not available: {reason}.")
+            return None
+        return metadata_url(base_url, category.value)
+
+    def _parse_metadata(self, url: str, body: Any) -> CategoryMetadata | None:
+        from horde_model_reference.model_reference_metadata import CategoryMetadata
+
+        try:
+            return CategoryMetadata.model_validate(body)
+        except ValidationError as error:
+            logger.warning("Ignoring malformed metadata from %s: %s", url, error)
+            return None
+
+    def get_metadata(
+        self, category: MODEL_REFERENCE_CATEGORY | str, *, raise_if_unsupported: bool = False
+    ) -> CategoryMetadata | None:
+        """The category's metadata from the reference API, or None when it cannot be had.
+
+        Raises:
+            NotImplementedError: With ``raise_if_unsupported``, when :meth:`supports_metadata`
+                is false.
+            ValueError: For an unknown category name.
+        """
+        from horde_model_reference.model_reference_metadata import json_steps
+
+        url = self._metadata_url(self._category(category), raise_if_unsupported)
+        if url is None:
+            return None
+        try:
+            body = drive_sync_lazy(json_steps(url), self._sync_client)
+        except Exception as error:  # a read helper: an unreachable server means "unknown"
+            logger.warning("Could not read metadata from %s: %s: %s", url, type(error).__name__, error)
+            return None
+        return self._parse_metadata(url, body)
+
+    async def get_metadata_async(
+        self,
+        category: MODEL_REFERENCE_CATEGORY | str,
+        *,
+        raise_if_unsupported: bool = False,
+        httpx_client: httpx.AsyncClient | None = None,
+    ) -> CategoryMetadata | None:
+        """Async :meth:`get_metadata`."""
+        from horde_model_reference.model_reference_metadata import json_steps
+
+        url = self._metadata_url(self._category(category), raise_if_unsupported)
+        if url is None:
+            return None
+        async with self._async_client_scope(httpx_client) as scope:
+            try:
+                body = await drive_async_lazy(json_steps(url), scope.get)
+            except Exception as error:  # as in get_metadata
+                logger.warning("Could not read metadata from %s: %s: %s", url, type(error).__name__, error)
+                return None
+        return self._parse_metadata(url, body)
+
+    def last_updated(self, category: MODEL_REFERENCE_CATEGORY | str) -> int | None:
+        """Unix seconds of the category's last change on the server, or None when unknown."""
+        metadata = self.get_metadata(category)
+        return None if metadata is None else metadata.last_updated
+
     async def get_popular_models(
         self,
         category: MODEL_REFERENCE_CATEGORY | str,
@@ -1491,10 +1645,15 @@ class ModelReferenceManager:
             include_workers: Also fetch the worker list (per-model worker summaries).
 
         Raises:
-            HordeUnavailableError: When the Horde cannot be reached and nothing is cached.
+            HordeUnavailableError: When the Horde cannot be reached and nothing is cached,
+                or in offline mode.
         """
-        from horde_model_reference.popular import HordeStatsCache, rank_popular_models
+        from horde_model_reference.popular import HordeStatsCache, HordeUnavailableError, rank_popular_models
 
+        if self._settings.offline:
+            raise HordeUnavailableError(
+                "Offline mode (HORDE_MODEL_REFERENCE_OFFLINE): the AI Horde is not asked."
+            )
         if self._popular_cache is None:
             self._popular_cache = HordeStatsCache(
                 base_url=self._settings.ai_horde_url,

@@ -26,6 +26,8 @@ Variables (all optional):
     Raw-file base URLs of the legacy image and text repositories.
 ``HORDE_MODEL_REFERENCE_AI_HORDE_URL``
     The AI Horde public API used by ``get_popular_models`` (default ``https://aihorde.net/api``).
+``HORDE_MODEL_REFERENCE_OFFLINE``
+    ``true`` serves only the disk cache and never opens a network connection (default false).
 """
 
 from __future__ import annotations
@@ -98,6 +100,8 @@ class HordeModelReferenceSettings(BaseModel):
     """Raw-file base URL of the legacy text repository (``<base>/models.csv``)."""
     ai_horde_url: str = DEFAULT_AI_HORDE_URL
     """The AI Horde public API, for live popularity statistics."""
+    offline: bool = False
+    """Serve only the disk cache: no request to any source, the AI Horde or the metadata routes."""
 
     @field_validator("primary_api_url", "github_image_base_url", "github_text_base_url", "ai_horde_url")
     @classmethod
@@ -134,7 +138,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> HordeModelReferen
         raw = env.get(ENV_PREFIX + field_name.upper())
         if raw is None:
             continue
-        if field_name == "enable_github_fallback":
+        if field_name in ("enable_github_fallback", "offline"):
             values[field_name] = _parse_bool(field_name.upper(), raw)
         elif field_name == "cache_dir":
             values[field_name] = Path(raw).expanduser() if raw.strip() else default_cache_dir(env)

@@ -138,8 +138,30 @@ class FakeReferenceApi:
 
     PREFIX = "/api/model_references/v2/"
 
+    METADATA_PREFIX = PREFIX + "metadata/"
+
     def __init__(self, documents: dict[str, dict[str, Any]]) -> None:
         self.documents = {k: dict(v) for k, v in documents.items()}
+        #: What the metadata routes answer per category (the server's ``category_metadata`` shape).
+        self.metadata: dict[str, dict[str, Any]] = {
+            category: {
+                "category": category,
+                "last_updated": 1_700_000_000,
+                "last_operation_type": "update",
+                "last_operation_model": next(iter(document), None),
+                "total_creates": len(document),
+                "total_updates": 1,
+                "total_deletes": 0,
+                "total_models": len(document),
+                "initialization_time": 1_690_000_000,
+                "last_successful_operation": 1_700_000_000,
+                "error_count": 0,
+                "metadata_schema_version": "1.0.0",
+                "backend_type": "SQLBackend",
+                "revision": 7,
+            }
+            for category, document in self.documents.items()
+        }
         self.server = LocalServer(self._route)
 
     @property
@@ -150,6 +172,8 @@ class FakeReferenceApi:
         parsed = urlsplit(path)
         if not parsed.path.startswith(self.PREFIX):
             return Reply(404, b'{"detail": "Not Found"}')
+        if parsed.path.startswith(self.METADATA_PREFIX):
+            return self._metadata_route(parsed.path[len(self.METADATA_PREFIX) :])
         category = parsed.path[len(self.PREFIX) :]
         if category not in self.documents:
             return Reply(422, b'{"detail": "unknown category"}')
@@ -158,6 +182,18 @@ class FakeReferenceApi:
         if headers.get("if-none-match") == etag:
             return Reply(304, headers={"ETag": etag})
         return Reply(200, body, {"ETag": etag, "Content-Type": "application/json"})
+
+    def _metadata_route(self, rest: str) -> Reply:
+        category, _, tail = rest.partition("/")
+        if category not in self.metadata:
+            detail = [{"loc": ["path", "category"], "msg": "unknown category", "type": "enum"}]
+            return Reply(422, json.dumps({"detail": detail}).encode())
+        entry = self.metadata[category]
+        if tail == "last_updated":
+            entry = {"category": category, "last_updated": entry["last_updated"]}
+        elif tail:
+            return Reply(404, b'{"detail": "Not Found"}')
+        return Reply(200, json.dumps(entry).encode(), {"Content-Type": "application/json"})
 
     def statuses(self) -> list[int]:
         return [r.status for r in self.server.requests_to(self.PREFIX)]
