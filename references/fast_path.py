@@ -79,12 +79,19 @@ def _host_allowed(environ: dict[str, Any]) -> bool:
     return bool(domain) and validate_host(domain, settings.ALLOWED_HOSTS)
 
 
-def _path(environ: dict[str, Any]) -> str | None:
-    # As Django does: WSGI servers hand PATH_INFO over as latin-1 decoded bytes.
+def fast_read_path(environ: dict[str, Any]) -> str | None:
+    """The path of a request a fast path may answer, else None.
+
+    Only a GET or HEAD without a query string, to a host Django would accept; the path
+    decoded as Django does (WSGI servers hand PATH_INFO over as latin-1 decoded bytes).
+    """
+    if environ.get("REQUEST_METHOD") not in ("GET", "HEAD") or environ.get("QUERY_STRING"):
+        return None
     try:
-        return str(environ.get("PATH_INFO", "")).encode("latin-1").decode("utf-8")
+        path = str(environ.get("PATH_INFO", "")).encode("latin-1").decode("utf-8")
     except UnicodeError:
         return None
+    return path if _host_allowed(environ) else None
 
 
 def fast_answer(environ: dict[str, Any], *, memory_only: bool = False) -> DocumentAnswer | None:
@@ -92,10 +99,8 @@ def fast_answer(environ: dict[str, Any], *, memory_only: bool = False) -> Docume
 
     ``memory_only``: not even a cache round trip; only what this process holds.
     """
-    if environ.get("REQUEST_METHOD") not in ("GET", "HEAD") or environ.get("QUERY_STRING"):
-        return None
-    path = _path(environ)
-    if path is None or not _host_allowed(environ):
+    path = fast_read_path(environ)
+    if path is None:
         return None
     if match := CATEGORY_LIST.match(path):
         from references.api.common import CATEGORY_LISTS
@@ -200,18 +205,22 @@ def asgi_environ(scope: Scope) -> dict[str, Any]:
     return environ
 
 
-class AsgiDocumentFastPath:
-    """ASGI middleware: answer hot reads from memory on the event loop, hand the rest on."""
+class AsgiFastPath:
+    """ASGI middleware: answer from memory on the event loop what ``answer_of`` can, hand the rest on.
 
-    def __init__(self, app: ASGIApp) -> None:
+    ``answer_of`` gets the request as a WSGI environ and must not wait on the network
+    or the database; None hands the request to the wrapped application.
+    """
+
+    def __init__(self, app: ASGIApp, answer_of: Callable[[dict[str, Any]], DocumentAnswer | None]) -> None:
         self.app = app
+        self.answer_of = answer_of
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         answer = None
         if scope["type"] == "http" and not scope.get("root_path"):
             try:
-                environ = asgi_environ(scope)
-                answer = fast_answer(environ, memory_only=True)
+                answer = self.answer_of(asgi_environ(scope))
             except Exception:  # any surprise: let Django handle (and report) it
                 answer = None
         if answer is None:
@@ -223,3 +232,10 @@ class AsgiDocumentFastPath:
         await send({"type": "http.response.start", "status": answer.status, "headers": headers})
         body = b"" if scope["method"] == "HEAD" else answer.body
         await send({"type": "http.response.body", "body": body})
+
+
+class AsgiDocumentFastPath(AsgiFastPath):
+    """Hot document reads (categories, documents, single records) from memory only."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        super().__init__(app, lambda environ: fast_answer(environ, memory_only=True))

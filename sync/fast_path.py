@@ -14,7 +14,7 @@ import re
 from typing import Any
 
 from references.document_cache import category_pointer_in_memory
-from references.fast_path import ASGIApp, Receive, Scope, Send, _host_allowed, _path, asgi_environ
+from references.fast_path import ASGIApp, AsgiFastPath, fast_read_path
 from references.http import DocumentAnswer, security_headers
 from sync.api.statistics import DEFAULT_KEYS, statistics_headers
 from sync.selectors import statistics_in_memory
@@ -27,10 +27,8 @@ STATISTICS_ROUTE = re.compile(
 
 def statistics_fast_answer(environ: dict[str, Any]) -> DocumentAnswer | None:
     """The answer from memory, or None (then Django answers)."""
-    if environ.get("REQUEST_METHOD") not in ("GET", "HEAD") or environ.get("QUERY_STRING"):
-        return None
-    path = _path(environ)
-    if path is None or not (match := STATISTICS_ROUTE.match(path)) or not _host_allowed(environ):
+    path = fast_read_path(environ)
+    if path is None or not (match := STATISTICS_ROUTE.match(path)):
         return None
     category = match["category"]
     loaded = statistics_in_memory(category, max_age_seconds=FRESH_SECONDS)
@@ -49,24 +47,8 @@ def statistics_fast_answer(environ: dict[str, Any]) -> DocumentAnswer | None:
     return DocumentAnswer(200, headers, body)
 
 
-class AsgiStatisticsFastPath:
-    """ASGI middleware: answer warm statistics reads from memory, hand the rest on."""
+class AsgiStatisticsFastPath(AsgiFastPath):
+    """Warm statistics reads from memory, on the event loop."""
 
     def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        answer = None
-        if scope["type"] == "http" and not scope.get("root_path"):
-            try:
-                answer = statistics_fast_answer(asgi_environ(scope))
-            except Exception:  # any surprise: let Django handle (and report) it
-                answer = None
-        if answer is None:
-            await self.app(scope, receive, send)
-            return
-        headers = [
-            (name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in answer.headers
-        ]
-        await send({"type": "http.response.start", "status": answer.status, "headers": headers})
-        await send({"type": "http.response.body", "body": b"" if scope["method"] == "HEAD" else answer.body})
+        super().__init__(app, statistics_fast_answer)
