@@ -77,7 +77,8 @@ def _texts(query: QueryDict, name: str, errors: QueryErrors) -> tuple[str, ...]:
     return tuple(values)
 
 
-def _bool(query: QueryDict, name: str, errors: QueryErrors) -> bool | None:
+def bool_param(query: QueryDict, name: str, errors: QueryErrors) -> bool | None:
+    """A boolean query parameter (true/false, 1/0, yes/no, on/off); None when absent or invalid."""
     value = query.get(name)
     if value is None:
         return None
@@ -90,7 +91,9 @@ def _bool(query: QueryDict, name: str, errors: QueryErrors) -> bool | None:
     return None
 
 
-def _int(query: QueryDict, name: str, default: int, low: int, high: int | None, errors: QueryErrors) -> int:
+def int_param(
+    query: QueryDict, name: str, default: int, low: int, high: int | None, errors: QueryErrors
+) -> int:
     value = query.get(name)
     if value is None:
         return default
@@ -134,22 +137,22 @@ def search_params_from_query(query: QueryDict, *, per_category: bool) -> SearchP
             )
     source: str | None = None
     params: dict[str, Any] = {
-        "nsfw": _bool(query, "nsfw", errors),
+        "nsfw": bool_param(query, "nsfw", errors),
         "tags_any": _texts(query, "tags_any", errors),
         "tags_all": _texts(query, "tags_all", errors),
         "tags_none": _texts(query, "tags_none", errors),
         "name_contains": _text(query, "name_contains", errors),
         "baseline": _text(query, "baseline", errors),
-        "inpainting": _bool(query, "inpainting", errors),
+        "inpainting": bool_param(query, "inpainting", errors),
         "sort_by": _text(query, "sort_by", errors),
-        "sort_desc": bool(_bool(query, "sort_desc", errors)),
-        "limit": _int(query, "limit", 50, 1, MAX_LIMIT, errors),
-        "offset": _int(query, "offset", 0, 0, MAX_OFFSET, errors),
+        "sort_desc": bool(bool_param(query, "sort_desc", errors)),
+        "limit": int_param(query, "limit", 50, 1, MAX_LIMIT, errors),
+        "offset": int_param(query, "offset", 0, 0, MAX_OFFSET, errors),
     }
     if per_category:
         params["backend"] = _text(query, "backend", errors)
-        params["exclude_backend_variations"] = bool(_bool(query, "exclude_backend_variations", errors))
-        params["quantized"] = _bool(query, "quantized", errors)
+        params["exclude_backend_variations"] = bool(bool_param(query, "exclude_backend_variations", errors))
+        params["quantized"] = bool_param(query, "quantized", errors)
         source = _text(query, "source", errors)
     errors.raise_if_any()
     if per_category and source not in (None, "horde"):

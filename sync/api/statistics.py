@@ -27,7 +27,7 @@ from rest_framework.views import APIView
 from common.errors import DomainError
 from common.openapi import ERROR_RESPONSE, VALIDATION_RESPONSE
 from references.api.common import CATEGORY_VALUES, current_snapshot
-from references.api.params import MAX_OFFSET, QueryErrors, _bool, _int
+from references.api.params import MAX_OFFSET, QueryErrors, bool_param, int_param
 from references.api.v2 import v2_category, v2_document
 from sync.model_statistics import (
     PRESETS,
@@ -177,7 +177,7 @@ def _optional_limit(query: Any, errors: QueryErrors) -> int | None:
     if query.get("limit") is None:
         return None
     # Bounded: the value is echoed, and orjson refuses integers beyond 64 bits.
-    return _int(query, "limit", 1, 1, MAX_OFFSET, errors)
+    return int_param(query, "limit", 1, 1, MAX_OFFSET, errors)
 
 
 CATEGORY_PATH = OpenApiParameter("category", OpenApiTypes.STR, OpenApiParameter.PATH, enum=CATEGORY_VALUES)
@@ -297,9 +297,9 @@ class CategoryStatisticsView(_PublicView):
         query = request.query_params
         errors = QueryErrors()
         category = _category(category)
-        grouped = bool(_bool(query, "group_text_models", errors))
+        grouped = bool(bool_param(query, "group_text_models", errors))
         limit = _optional_limit(query, errors)
-        offset = _int(query, "offset", 0, 0, MAX_OFFSET, errors)
+        offset = int_param(query, "offset", 0, 0, MAX_OFFSET, errors)
         errors.raise_if_any()
         token, records = _records(category)
         if not records:
@@ -386,12 +386,14 @@ class WithStatsView(_PublicView):
         query = request.query_params
         errors = QueryErrors()
         category = _category(category)
-        workers = bool(_bool(query, "include_workers", errors))
-        variations = bool(_bool(query, "include_backend_variations", errors))
+        workers = bool(bool_param(query, "include_workers", errors))
+        variations = bool(bool_param(query, "include_backend_variations", errors))
         min_workers = (
-            _int(query, "min_worker_count", 0, 0, MAX_OFFSET, errors) if "min_worker_count" in query else None
+            int_param(query, "min_worker_count", 0, 0, MAX_OFFSET, errors)
+            if "min_worker_count" in query
+            else None
         )
-        sort_desc = _bool(query, "sort_desc", errors)
+        sort_desc = bool_param(query, "sort_desc", errors)
         sort_by = query.get("sort_by")
         history = _history_days(errors, query.get("history"))
         errors.raise_if_any()
@@ -454,10 +456,10 @@ class DeletionRiskView(_PublicView):
         query = request.query_params
         errors = QueryErrors()
         category = _category(category)
-        grouped = bool(_bool(query, "group_text_models", errors))
-        variations = bool(_bool(query, "include_backend_variations", errors))
+        grouped = bool(bool_param(query, "group_text_models", errors))
+        variations = bool(bool_param(query, "include_backend_variations", errors))
         limit = _optional_limit(query, errors)
-        offset = _int(query, "offset", 0, 0, MAX_OFFSET, errors)
+        offset = int_param(query, "offset", 0, 0, MAX_OFFSET, errors)
         preset = query.get("preset")
         errors.raise_if_any()
         if statistics_horde_type(category) is None:
@@ -568,8 +570,8 @@ class PopularView(_PublicView):
         query = request.query_params
         errors = QueryErrors()
         category = v2_category(model_category_name)
-        limit = _int(query, "limit", 10, 1, 100, errors)
-        workers = bool(_bool(query, "include_workers", errors))
+        limit = int_param(query, "limit", 10, 1, 100, errors)
+        workers = bool(bool_param(query, "include_workers", errors))
         sort_by = query.get("sort_by", "worker_count")
         if sort_by not in POPULAR_SORTS:
             errors.add(
