@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from django.db import connection, transaction
 from django.db.models import QuerySet
@@ -14,9 +13,6 @@ from audit.selectors import audit_chain_head_hash
 from horde_model_reference.legacy.types import CanonicalEntry
 from horde_model_reference.meta_consts import MODEL_REFERENCE_CATEGORY
 from references.models import CategoryState, ModelRecord
-
-if TYPE_CHECKING:
-    from references.document_cache import CategoryPointer
 
 
 def record_list(*, category: str) -> QuerySet[ModelRecord]:
@@ -43,18 +39,18 @@ def category_entries(*, category: str) -> list[CanonicalEntry]:
     ]
 
 
-def category_entries_at(*, category: str) -> tuple[CategoryPointer, list[CanonicalEntry]]:
-    """The category's pointer and records, read state first.
+def category_entries_at(*, category: str) -> tuple[CategoryState | None, list[CanonicalEntry]]:
+    """The category's state and records, read state first.
 
     Records are committed in the same transaction as the state bump, so reading
-    the state first guarantees the records are at least that revision.
+    the state first guarantees the records are at least that revision. The caller
+    (the document cache) turns the state into its pointer: the cache sits above the
+    selectors, so they return rows, not cache objects.
     """
-    from references.document_cache import category_pointer_from_state
-
     with transaction.atomic():
         state = category_state_find(category=category)
         entries = category_entries(category=category)
-    return category_pointer_from_state(state), entries
+    return state, entries
 
 
 @dataclass(frozen=True)

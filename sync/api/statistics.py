@@ -22,13 +22,14 @@ from django.urls import path
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework.request import Request
-from rest_framework.views import APIView
 
+from common.api import PublicReadView
+from common.categories import CATEGORY_VALUES, category_param
 from common.errors import DomainError
 from common.openapi import ERROR_RESPONSE, VALIDATION_RESPONSE
-from references.api.common import CATEGORY_VALUES, current_snapshot
+from references.api.common import current_snapshot
 from references.api.params import MAX_OFFSET, QueryErrors, bool_param, int_param
-from references.api.v2 import v2_category, v2_document
+from references.api.v2 import v2_document
 from sync.model_statistics import (
     PRESETS,
     LoadedStatistics,
@@ -110,10 +111,6 @@ def statistics_headers(loaded: LoadedStatistics) -> list[tuple[str, str]]:
         (COMPUTED_AT_HEADER, str(int(loaded.fetched_at))),
         ("Age", str(max(0, int(time.time() - loaded.fetched_at)))),
     ]
-
-
-def _category(value: str) -> str:
-    return v2_category(value, loc="category")
 
 
 def _records(category: str) -> tuple[str, dict[str, Any]]:
@@ -268,12 +265,7 @@ POPULAR_SCHEMA = {
 }
 
 
-class _PublicView(APIView):
-    authentication_classes = ()
-    permission_classes = ()
-
-
-class CategoryStatisticsView(_PublicView):
+class CategoryStatisticsView(PublicReadView):
     @extend_schema(
         operation_id="category_statistics",
         parameters=[
@@ -296,7 +288,7 @@ class CategoryStatisticsView(_PublicView):
     def get(self, request: Request, category: str) -> HttpResponse:
         query = request.query_params
         errors = QueryErrors()
-        category = _category(category)
+        category = category_param(category, loc="category")
         grouped = bool(bool_param(query, "group_text_models", errors))
         limit = _optional_limit(query, errors)
         offset = int_param(query, "offset", 0, 0, MAX_OFFSET, errors)
@@ -344,7 +336,7 @@ def _history(
     return series
 
 
-class WithStatsView(_PublicView):
+class WithStatsView(PublicReadView):
     @extend_schema(
         operation_id="category_statistics_with_stats",
         parameters=[
@@ -385,7 +377,7 @@ class WithStatsView(_PublicView):
     def get(self, request: Request, category: str) -> HttpResponse:
         query = request.query_params
         errors = QueryErrors()
-        category = _category(category)
+        category = category_param(category, loc="category")
         workers = bool(bool_param(query, "include_workers", errors))
         variations = bool(bool_param(query, "include_backend_variations", errors))
         min_workers = (
@@ -431,7 +423,7 @@ class WithStatsView(_PublicView):
         return _json(_memo(loaded.memo, key, build), loaded)
 
 
-class DeletionRiskView(_PublicView):
+class DeletionRiskView(PublicReadView):
     @extend_schema(
         operation_id="category_deletion_risk",
         parameters=[
@@ -455,7 +447,7 @@ class DeletionRiskView(_PublicView):
     def get(self, request: Request, category: str) -> HttpResponse:
         query = request.query_params
         errors = QueryErrors()
-        category = _category(category)
+        category = category_param(category, loc="category")
         grouped = bool(bool_param(query, "group_text_models", errors))
         variations = bool(bool_param(query, "include_backend_variations", errors))
         limit = _optional_limit(query, errors)
@@ -546,7 +538,7 @@ def _deletion_risk(
     }
 
 
-class PopularView(_PublicView):
+class PopularView(PublicReadView):
     @extend_schema(
         operation_id="read_v2_popular",
         parameters=[
@@ -569,7 +561,7 @@ class PopularView(_PublicView):
     def get(self, request: Request, model_category_name: str) -> HttpResponse:
         query = request.query_params
         errors = QueryErrors()
-        category = v2_category(model_category_name)
+        category = category_param(model_category_name)
         limit = int_param(query, "limit", 10, 1, 100, errors)
         workers = bool(bool_param(query, "include_workers", errors))
         sort_by = query.get("sort_by", "worker_count")

@@ -13,7 +13,7 @@ from django.core.management import CommandError, call_command
 from django.test import Client
 from django.utils import timezone
 
-from sync.circuit_breaker import AI_HORDE_BREAKER
+from common.horde_api import AI_HORDE_BREAKER
 from sync.model_statistics import unquantized_key
 from sync.models import ModelStatistics, StatisticsSnapshot, SyncRun, WorkerStatistics
 from sync.selectors import statistics_cache_reset
