@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any
 
 from django.db import connection, transaction
 from django.db.models import QuerySet
@@ -22,6 +23,14 @@ def record_list(*, category: str) -> QuerySet[ModelRecord]:
 
 def record_get(*, category: str, name: str) -> ModelRecord | None:
     return ModelRecord.objects.filter(category=category, name=name).first()
+
+
+def registry_payloads() -> list[tuple[str, str, dict[str, Any]]]:
+    """Every record as ``(category, name, payload)``, categories in turn, each in document order."""
+    rows = ModelRecord.objects.order_by("category", "position", "name").values_list(
+        "category", "name", "payload"
+    )
+    return list(rows)
 
 
 def registry_is_empty() -> bool:
