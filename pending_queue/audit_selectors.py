@@ -18,7 +18,7 @@ from audit.models import AuditAction, AuditEvent
 from common.diff import change_diff
 
 #: Our event actions and the established service's names for them.
-ACTION_NAMES = {
+ACTION_NAMES: dict[str, str] = {
     AuditAction.PROPOSAL_CREATED: "enqueue",
     AuditAction.PROPOSAL_APPROVED: "approve",
     AuditAction.PROPOSAL_REJECTED: "reject",
@@ -29,7 +29,7 @@ ACTION_NAMES = {
     AuditAction.PROPOSAL_APPLY_RECOVERED: "apply_recovered",
 }
 #: The replayed status each action leaves behind (``apply_recovered`` returns to approved).
-ACTION_STATUS = {
+ACTION_STATUS: dict[str, str] = {
     AuditAction.PROPOSAL_CREATED: "pending",
     AuditAction.PROPOSAL_APPROVED: "approved",
     AuditAction.PROPOSAL_REJECTED: "rejected",

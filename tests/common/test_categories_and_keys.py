@@ -18,7 +18,9 @@ def test_an_unknown_category_is_422_in_the_validation_shape() -> None:
     with pytest.raises(DomainError) as raised:
         category_param("nope", loc="category")
     assert raised.value.status == 422
-    [item] = raised.value.detail
+    detail = raised.value.detail
+    assert isinstance(detail, list)
+    [item] = detail
     assert item["loc"] == ["path", "category"] and item["type"] == "enum" and item["input"] == "nope"
     assert all(f"'{value}'" in item["msg"] for value in CATEGORY_VALUES)
 
