@@ -28,6 +28,10 @@ from audit.services import Actor
 from common.admin import ReadOnlyAdmin, diff_cell, pretty_json
 from common.diff import FieldDiff, is_critical_field_diff
 from common.errors import DomainError
+
+# Imported to register the records' admin, which proposes through the queue (Django's
+# autodiscovery imports ``admin`` modules only).
+from pending_queue import records_admin  # noqa: F401
 from pending_queue.auth import APPROVE_PERMISSION, REQUEST_PERMISSION, django_user_actor
 from pending_queue.models import Batch, ChangeProposal, Status
 from pending_queue.selectors import proposal_diff, proposal_get
@@ -517,8 +521,3 @@ class BatchAdmin(CuratorReadOnlyAdmin):
     def proposals_link(self, obj: Batch) -> SafeString:
         url = reverse("admin:pending_queue_changeproposal_changelist") + f"?batch__id__exact={obj.pk}"
         return format_html('<a href="{}">proposals of this batch</a>', url)
-
-
-# The records' admin proposes through the queue, so the queue registers it (its module
-# is imported for that side effect: Django's autodiscovery imports ``admin`` modules only).
-from pending_queue import records_admin  # noqa: E402, F401

@@ -64,10 +64,6 @@ class DocumentRoute:
     def prefix(self) -> str:
         return V1_PREFIX if self.version == "v1" else V2_PREFIX
 
-    def regex(self) -> re.Pattern[str]:
-        """The regex Django matches this route with, below the API root."""
-        return RoutePattern(self.prefix + self.route, is_endpoint=True).regex
-
     def url(self, view: Any) -> URLPattern:
         """The Django URL pattern of this route, for the version's URL list."""
         pattern: URLPattern = path(self.route, view, name=self.name)
