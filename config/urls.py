@@ -16,7 +16,7 @@ from references.api.export import export_urlpatterns
 from references.api.metadata import metadata_urlpatterns
 from references.routes import V1_PREFIX, V2_PREFIX
 from sync.api.health import HealthReportView, LivenessView, ReadinessView
-from sync.api.statistics import PopularView, statistics_urlpatterns
+from sync.api.statistics import STATISTICS_PREFIX, PopularView, statistics_urlpatterns
 
 api_patterns: list[URLPattern | URLResolver] = [
     path("", RootView.as_view(), name="root"),
@@ -34,7 +34,7 @@ api_patterns: list[URLPattern | URLResolver] = [
     path(V2_PREFIX + "metadata/", include(metadata_urlpatterns("v2"))),
     path(V2_PREFIX + "pending_queue/audit/", include(audit_urlpatterns("v2"))),
     path(V2_PREFIX + "pending_queue/", include(queue_urlpatterns("v2"))),
-    path("model_references/statistics/", include(statistics_urlpatterns)),
+    path(STATISTICS_PREFIX, include(statistics_urlpatterns)),
     path(V2_PREFIX + "<str:model_category_name>/popular", PopularView.as_view(), name="v2-popular"),
     path(V2_PREFIX, include(v2_urlpatterns)),
 ]

@@ -605,8 +605,14 @@ def _popular_value(stats: dict[str, Any], sort_by: str) -> int:
     return int(usage.get(sort_by.removeprefix("usage_"), 0))
 
 
+#: Where the statistics routes are mounted below the API root, and the two routes whose
+#: default answers the fast path (``sync.fast_path``) serves from memory: the URL
+#: patterns and its matcher are both made from these.
+STATISTICS_PREFIX = "model_references/statistics/"
+FAST_ROUTES = {"with-stats": "<str:category>/with-stats", "deletion-risk": "<str:category>/deletion-risk"}
+
 statistics_urlpatterns = [
-    path("<str:category>/with-stats", WithStatsView.as_view(), name="statistics-with-stats"),
-    path("<str:category>/deletion-risk", DeletionRiskView.as_view(), name="statistics-deletion-risk"),
+    path(FAST_ROUTES["with-stats"], WithStatsView.as_view(), name="statistics-with-stats"),
+    path(FAST_ROUTES["deletion-risk"], DeletionRiskView.as_view(), name="statistics-deletion-risk"),
     path("<str:category>", CategoryStatisticsView.as_view(), name="statistics-category"),
 ]
