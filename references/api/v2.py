@@ -146,12 +146,21 @@ class V2ModelReads:
         return serve_model(request, category, model_name)
 
 
+def category_v2_records(category: str) -> tuple[str, dict[str, Any]]:
+    """The category's revision token and its current records ``{name: v2 record}``.
+
+    Built once per revision and shared with the document reads (the statistics routes
+    read the records this way).
+    """
+    pointer, snapshot = current_snapshot(category)
+    return pointer.token, v2_document(snapshot)
+
+
 def record_exists(category: str, name: str) -> bool:
     """True when the category's current document holds a record of that name."""
     if category not in CATEGORY_VALUES:
         return False
-    _, snapshot = current_snapshot(category)
-    return name in v2_document(snapshot)
+    return name in category_v2_records(category)[1]
 
 
 def serve_model(request: HttpRequest, category: str, model_name: str) -> HttpResponse:

@@ -27,9 +27,8 @@ from common.api import PublicReadView
 from common.categories import CATEGORY_VALUES, category_param
 from common.errors import DomainError
 from common.openapi import ERROR_RESPONSE, VALIDATION_RESPONSE
-from references.api.common import current_snapshot
 from references.api.params import MAX_OFFSET, QueryErrors, bool_param, int_param
-from references.api.v2 import v2_document
+from references.api.v2 import category_v2_records
 from sync.model_statistics import (
     PRESETS,
     LoadedStatistics,
@@ -111,12 +110,6 @@ def statistics_headers(loaded: LoadedStatistics) -> list[tuple[str, str]]:
         (COMPUTED_AT_HEADER, str(int(loaded.fetched_at))),
         ("Age", str(max(0, int(time.time() - loaded.fetched_at)))),
     ]
-
-
-def _records(category: str) -> tuple[str, dict[str, Any]]:
-    """The category's revision token and its records ``{name: v2 record}`` (cached per revision)."""
-    pointer, snapshot = current_snapshot(category)
-    return pointer.token, v2_document(snapshot)
 
 
 def _horde_category(category: str) -> str:
@@ -293,7 +286,7 @@ class CategoryStatisticsView(PublicReadView):
         limit = _optional_limit(query, errors)
         offset = int_param(query, "offset", 0, 0, MAX_OFFSET, errors)
         errors.raise_if_any()
-        token, records = _records(category)
+        token, records = category_v2_records(category)
         if not records:
             raise _no_models(category)
         is_text = category == "text_generation"
@@ -390,7 +383,7 @@ class WithStatsView(PublicReadView):
         history = _history_days(errors, query.get("history"))
         errors.raise_if_any()
         _horde_category(category)
-        token, records = _records(category)
+        token, records = category_v2_records(category)
         if not records:
             raise DomainError(f"Category '{category}' not found", status=404)
         loaded = _latest(category)
@@ -464,7 +457,7 @@ class DeletionRiskView(PublicReadView):
             raise DomainError(
                 f"Invalid preset: Unknown preset: {preset!r}. Valid presets: {', '.join(PRESETS)}", status=400
             )
-        token, records = _records(category)
+        token, records = category_v2_records(category)
         if not records:
             raise _no_models(category)
         loaded = _latest(category)
@@ -575,7 +568,7 @@ class PopularView(PublicReadView):
         errors.raise_if_any()
         if statistics_horde_type(category) is None:
             return _json(b"[]")
-        token, records = _records(category)
+        token, records = category_v2_records(category)
         if not records:
             return _json(b"[]")
         loaded = _latest(category)
