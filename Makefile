@@ -35,6 +35,8 @@ lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy .
+	# The layers and no cycles inside an app (pyproject.toml, docs/architecture.md).
+	$(BIN)/lint-imports
 
 bench: install
 	$(BIN)/python bench/import_export.py

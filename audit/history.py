@@ -16,17 +16,21 @@ from typing import Any
 
 from django.db.models import Max
 
-from audit.models import AuditEvent
+from audit.models import AuditAction, AuditEvent
 from common.diff import field_diffs
 
-RECORD_ACTIONS = ("record.created", "record.updated", "record.deleted")
-REORDERED_ACTION = "category.reordered"
+RECORD_ACTIONS = (AuditAction.RECORD_CREATED, AuditAction.RECORD_UPDATED, AuditAction.RECORD_DELETED)
+REORDERED_ACTION = AuditAction.CATEGORY_REORDERED
 #: The events that change what a category document holds or its order.
 CATEGORY_STATE_ACTIONS = (*RECORD_ACTIONS, REORDERED_ACTION)
-OPERATIONS = {"record.created": "create", "record.updated": "update", "record.deleted": "delete"}
-PROPOSAL_APPLIED = "proposal.applied"
-PROPOSAL_CREATED = "proposal.created"
-PROPOSAL_APPROVED = "proposal.approved"
+OPERATIONS = {
+    AuditAction.RECORD_CREATED: "create",
+    AuditAction.RECORD_UPDATED: "update",
+    AuditAction.RECORD_DELETED: "delete",
+}
+PROPOSAL_APPLIED = AuditAction.PROPOSAL_APPLIED
+PROPOSAL_CREATED = AuditAction.PROPOSAL_CREATED
+PROPOSAL_APPROVED = AuditAction.PROPOSAL_APPROVED
 
 
 def _json(value: Any) -> Any:
@@ -199,7 +203,7 @@ def category_states_at(*, category: str, sequence: int) -> list[tuple[str, dict[
             if isinstance(order, list):
                 rank = {item: index for index, item in enumerate(order) if isinstance(item, str)}
                 states = dict(sorted(states.items(), key=lambda item: rank.get(item[0], len(rank))))
-        elif action == "record.deleted":
+        elif action == AuditAction.RECORD_DELETED:
             states.pop(name, None)
         else:
             state = _json(after)

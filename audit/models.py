@@ -34,6 +34,29 @@ class EventSource(models.TextChoices):
     SYSTEM = "system", "System"
 
 
+class AuditAction(models.TextChoices):
+    """Every action an audit event may record: the one registered list.
+
+    ``audit_events_append`` refuses any other, so a misspelt action fails at once
+    instead of writing an event that no history, replay or feed will recognise.
+    (Not the column's ``choices``: the list is enforced where events are written, and
+    the stored rows stay as they are.)
+    """
+
+    RECORD_CREATED = "record.created"
+    RECORD_UPDATED = "record.updated"
+    RECORD_DELETED = "record.deleted"
+    CATEGORY_REORDERED = "category.reordered"
+    PROPOSAL_CREATED = "proposal.created"
+    PROPOSAL_APPROVED = "proposal.approved"
+    PROPOSAL_REJECTED = "proposal.rejected"
+    PROPOSAL_APPLIED = "proposal.applied"
+    PROPOSAL_PURGED = "proposal.purged"
+    PROPOSAL_WITHDRAWN = "proposal.withdrawn"
+    PROPOSAL_SUPERSEDED = "proposal.superseded"
+    PROPOSAL_APPLY_RECOVERED = "proposal.apply_recovered"
+
+
 class AuditEventQuerySet(models.QuerySet["AuditEvent"]):
     def update(self, **kwargs: Any) -> NoReturn:
         raise AppendOnlyError("audit events are append-only: update refused")
@@ -69,7 +92,13 @@ class AuditEvent(models.Model):
             # The change feed's range scan (audit.selectors.record_changes_after).
             models.Index(
                 fields=["sequence"],
-                condition=models.Q(action__in=["record.created", "record.updated", "record.deleted"]),
+                condition=models.Q(
+                    action__in=[
+                        AuditAction.RECORD_CREATED,
+                        AuditAction.RECORD_UPDATED,
+                        AuditAction.RECORD_DELETED,
+                    ]
+                ),
                 name="audit_record_change_seq_idx",
             ),
         ]

@@ -7,12 +7,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from audit.models import GENESIS_HASH, AuditChainHead, AuditEvent
+from audit.models import GENESIS_HASH, AuditAction, AuditChainHead, AuditEvent
 from audit.services import event_hash_material
 
 #: Actions whose ``after`` holds a record's full stored state.
-RECORD_STATE_ACTIONS = ("record.created", "record.updated")
-RECORD_DELETED_ACTION = "record.deleted"
+RECORD_STATE_ACTIONS = (AuditAction.RECORD_CREATED, AuditAction.RECORD_UPDATED)
+RECORD_DELETED_ACTION = AuditAction.RECORD_DELETED
 
 
 @dataclass(frozen=True)
@@ -123,11 +123,11 @@ def audit_last_sequence() -> int:
 
 # The change feed: record changes in commit order, for mirrors and dashboards.
 RECORD_CHANGE_OPERATIONS = {
-    "record.created": "create",
-    "record.updated": "update",
-    "record.deleted": "delete",
+    AuditAction.RECORD_CREATED: "create",
+    AuditAction.RECORD_UPDATED: "update",
+    AuditAction.RECORD_DELETED: "delete",
 }
-PROPOSAL_APPLIED_ACTION = "proposal.applied"
+PROPOSAL_APPLIED_ACTION = AuditAction.PROPOSAL_APPLIED
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from audit.models import ActorKind, AuditChainHead, AuditEvent, EventSource
+from audit.models import ActorKind, AuditAction, AuditChainHead, AuditEvent, EventSource
 from common.request_id import current_request_id
 
 
@@ -100,6 +100,9 @@ def event_hash(event: AuditEvent) -> str:
     ).hexdigest()
 
 
+_REGISTERED_ACTIONS = frozenset(AuditAction.values)
+
+
 @transaction.atomic(savepoint=False)
 def audit_events_append(
     *,
@@ -115,6 +118,9 @@ def audit_events_append(
     """
     if not events:
         return []
+    unknown = sorted({event.action for event in events} - _REGISTERED_ACTIONS)
+    if unknown:
+        raise ValueError(f"unregistered audit action(s) {unknown}: add them to audit.models.AuditAction")
     request_id = request_id or current_request_id()
     head, _ = AuditChainHead.objects.select_for_update().get_or_create(id=1)
     occurred_at = timezone.now()

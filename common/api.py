@@ -13,6 +13,7 @@ from django.core.exceptions import RequestDataTooBig, SuspiciousOperation, TooMa
 from django.http import HttpRequest, JsonResponse
 from rest_framework import exceptions
 from rest_framework.response import Response
+from rest_framework.views import APIView
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from common.database import DETAIL as DATABASE_UNAVAILABLE
@@ -101,3 +102,16 @@ def json_server_error(request: HttpRequest) -> Any:
     from django.views.defaults import server_error
 
     return server_error(request)
+
+
+class PublicReadView(APIView):
+    # The base of every public read: no authentication, permission or throttle work.
+    # The project's defaults authenticate and check roles on every view; a read of public
+    # data must not pay for that (nor make a SQL or cache round trip before its answer),
+    # and carries no credentials to check. Health probes and documents alike use it.
+    # (A comment, not a docstring: drf-spectacular would publish a docstring as the
+    # description of every operation that inherits it.)
+
+    authentication_classes = ()
+    permission_classes = ()
+    throttle_classes = ()

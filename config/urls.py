@@ -8,14 +8,15 @@ from django.contrib import admin
 from django.urls import URLPattern, URLResolver, include, path
 from drf_spectacular.views import SpectacularJSONAPIView, SpectacularRedocView, SpectacularSwaggerView
 
+from config.api import v1_urlpatterns, v2_urlpatterns
+from config.service import HeartbeatView, ReplicateModeView, RootView
 from pending_queue.api.audit import audit_urlpatterns
 from pending_queue.api.queue import queue_urlpatterns
-from references.api import v1, v2
 from references.api.export import export_urlpatterns
 from references.api.metadata import metadata_urlpatterns
-from references.api.service import HeartbeatView, ReplicateModeView, RootView
+from references.routes import V1_PREFIX, V2_PREFIX
 from sync.api.health import HealthReportView, LivenessView, ReadinessView
-from sync.api.statistics import PopularView, statistics_urlpatterns
+from sync.api.statistics import STATISTICS_PREFIX, PopularView, statistics_urlpatterns
 
 api_patterns: list[URLPattern | URLResolver] = [
     path("", RootView.as_view(), name="root"),
@@ -26,16 +27,16 @@ api_patterns: list[URLPattern | URLResolver] = [
     path("replicate_mode", ReplicateModeView.as_view(), name="replicate-mode"),
     path("model_references/export/", include(export_urlpatterns)),
     # Before the version modules: their `<category>` patterns must not see these paths.
-    path("model_references/v1/metadata/", include(metadata_urlpatterns("v1"))),
-    path("model_references/v1/pending_queue/audit/", include(audit_urlpatterns("v1"))),
-    path("model_references/v1/pending_queue/", include(queue_urlpatterns("v1"))),
-    path("model_references/v1/", include(v1.urlpatterns)),
-    path("model_references/v2/metadata/", include(metadata_urlpatterns("v2"))),
-    path("model_references/v2/pending_queue/audit/", include(audit_urlpatterns("v2"))),
-    path("model_references/v2/pending_queue/", include(queue_urlpatterns("v2"))),
-    path("model_references/statistics/", include(statistics_urlpatterns)),
-    path("model_references/v2/<str:model_category_name>/popular", PopularView.as_view(), name="v2-popular"),
-    path("model_references/v2/", include(v2.urlpatterns)),
+    path(V1_PREFIX + "metadata/", include(metadata_urlpatterns("v1"))),
+    path(V1_PREFIX + "pending_queue/audit/", include(audit_urlpatterns("v1"))),
+    path(V1_PREFIX + "pending_queue/", include(queue_urlpatterns("v1"))),
+    path(V1_PREFIX, include(v1_urlpatterns)),
+    path(V2_PREFIX + "metadata/", include(metadata_urlpatterns("v2"))),
+    path(V2_PREFIX + "pending_queue/audit/", include(audit_urlpatterns("v2"))),
+    path(V2_PREFIX + "pending_queue/", include(queue_urlpatterns("v2"))),
+    path(STATISTICS_PREFIX, include(statistics_urlpatterns)),
+    path(V2_PREFIX + "<str:model_category_name>/popular", PopularView.as_view(), name="v2-popular"),
+    path(V2_PREFIX, include(v2_urlpatterns)),
 ]
 
 # drf-spectacular's ReDoc page, less the web fonts it loads from outside.

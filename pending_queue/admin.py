@@ -23,11 +23,16 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 from django.views.decorators.http import require_POST
 
-from audit.models import ActorKind, EventSource
+from audit.models import EventSource
 from audit.services import Actor
 from common.admin import ReadOnlyAdmin, diff_cell, pretty_json
 from common.diff import FieldDiff, is_critical_field_diff
 from common.errors import DomainError
+
+# Imported to register the records' admin, which proposes through the queue (Django's
+# autodiscovery imports ``admin`` modules only).
+from pending_queue import records_admin  # noqa: F401
+from pending_queue.auth import APPROVE_PERMISSION, REQUEST_PERMISSION, django_user_actor
 from pending_queue.models import Batch, ChangeProposal, Status
 from pending_queue.selectors import proposal_diff, proposal_get
 from pending_queue.services import (
@@ -37,8 +42,6 @@ from pending_queue.services import (
     proposals_apply,
 )
 
-APPROVE_PERMISSION = "pending_queue.approve_changeproposal"
-REQUEST_PERMISSION = "pending_queue.add_changeproposal"
 REASON_MAX_LENGTH = 500
 #: Statuses in which re-basing (and so the stale warning) makes sense.
 REBASEABLE = (Status.PENDING, Status.APPROVED)
@@ -46,8 +49,7 @@ REBASEABLE = (Status.PENDING, Status.APPROVED)
 
 def admin_actor(request: HttpRequest) -> Actor:
     """The logged-in Django user as the actor of a queue operation."""
-    user: Any = request.user
-    return Actor(kind=ActorKind.DJANGO, id=str(user.pk), display_name=user.get_username())
+    return django_user_actor(request.user)
 
 
 def is_approver(request: HttpRequest) -> bool:

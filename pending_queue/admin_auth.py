@@ -1,6 +1,6 @@
 """Approvers and requestors log in to the admin with their AI Horde API key.
 
-The key is sent to the AI Horde (``sync.horde_api.find_user``: cached by key hash,
+The key is sent to the AI Horde (``common.horde_api.find_user``: cached by key hash,
 behind the breaker and the look-up slots) to learn whose it is; the key itself is
 never stored or logged. A user on ``APPROVER_IDS`` / ``REQUESTOR_IDS`` gets a Django
 user ``horde:<id>`` (unusable password, staff) whose permissions are recomputed from
@@ -22,27 +22,39 @@ from django.db.models import Q
 from django.http import HttpRequest
 from rest_framework.exceptions import Throttled
 
-from common.shared_cache import cache_get
-from pending_queue.auth import _throttle_key_checks, approver_ids, requestor_ids
-from sync.horde_api import (
+from common.cache_keys import horde_user_key
+from common.horde_api import (
     HordeUnavailableError,
     HordeUser,
     find_user,
-    horde_user_cache_key,
     is_well_formed_key,
+)
+from common.shared_cache import cache_get
+from pending_queue.auth import (
+    APPROVE_PERMISSION,
+    REQUEST_PERMISSION,
+    _throttle_key_checks,
+    approver_ids,
+    requestor_ids,
 )
 
 USERNAME_PREFIX = "horde:"
 
+
+def _app_and_codename(permission: str) -> tuple[str, str]:
+    app_label, _, codename = permission.partition(".")
+    return app_label, codename
+
+
 # (app_label, codename) per role; approvers hold the requestors' too.
 REQUESTOR_PERMISSIONS = (
-    ("pending_queue", "add_changeproposal"),
+    _app_and_codename(REQUEST_PERMISSION),
     ("pending_queue", "view_changeproposal"),
     ("references", "view_modelrecord"),
 )
 APPROVER_PERMISSIONS = (
     *REQUESTOR_PERMISSIONS,
-    ("pending_queue", "approve_changeproposal"),
+    _app_and_codename(APPROVE_PERMISSION),
     ("pending_queue", "view_batch"),
     ("sync", "view_syncrun"),
     ("sync", "view_downloadlinkcheck"),
@@ -150,7 +162,7 @@ class HordeKeyLoginForm(AdminAuthenticationForm):
             return super().clean()
         try:
             # The same per-address budget as the API: each unknown key costs an AI Horde call.
-            if self.request is not None and cache_get(horde_user_cache_key(key)) is None:
+            if self.request is not None and cache_get(horde_user_key(key)) is None:
                 _throttle_key_checks(self.request)  # type: ignore[arg-type]
         except Throttled:
             raise forms.ValidationError(

@@ -14,32 +14,32 @@ from typing import Any
 
 from django.utils import timezone
 
-from audit.models import AuditEvent
+from audit.models import AuditAction, AuditEvent
 from common.diff import change_diff
 
 #: Our event actions and the established service's names for them.
-ACTION_NAMES = {
-    "proposal.created": "enqueue",
-    "proposal.approved": "approve",
-    "proposal.rejected": "reject",
-    "proposal.applied": "apply",
-    "proposal.purged": "purge",
-    "proposal.withdrawn": "withdraw",
-    "proposal.superseded": "supersede",
-    "proposal.apply_recovered": "apply_recovered",
+ACTION_NAMES: dict[str, str] = {
+    AuditAction.PROPOSAL_CREATED: "enqueue",
+    AuditAction.PROPOSAL_APPROVED: "approve",
+    AuditAction.PROPOSAL_REJECTED: "reject",
+    AuditAction.PROPOSAL_APPLIED: "apply",
+    AuditAction.PROPOSAL_PURGED: "purge",
+    AuditAction.PROPOSAL_WITHDRAWN: "withdraw",
+    AuditAction.PROPOSAL_SUPERSEDED: "supersede",
+    AuditAction.PROPOSAL_APPLY_RECOVERED: "apply_recovered",
 }
 #: The replayed status each action leaves behind (``apply_recovered`` returns to approved).
-ACTION_STATUS = {
-    "proposal.created": "pending",
-    "proposal.approved": "approved",
-    "proposal.rejected": "rejected",
-    "proposal.applied": "applied",
-    "proposal.purged": "purged",
-    "proposal.withdrawn": "withdrawn",
-    "proposal.superseded": "superseded",
-    "proposal.apply_recovered": "approved",
+ACTION_STATUS: dict[str, str] = {
+    AuditAction.PROPOSAL_CREATED: "pending",
+    AuditAction.PROPOSAL_APPROVED: "approved",
+    AuditAction.PROPOSAL_REJECTED: "rejected",
+    AuditAction.PROPOSAL_APPLIED: "applied",
+    AuditAction.PROPOSAL_PURGED: "purged",
+    AuditAction.PROPOSAL_WITHDRAWN: "withdrawn",
+    AuditAction.PROPOSAL_SUPERSEDED: "superseded",
+    AuditAction.PROPOSAL_APPLY_RECOVERED: "approved",
 }
-RECORD_ACTIONS = ("record.created", "record.updated", "record.deleted")
+RECORD_ACTIONS = (AuditAction.RECORD_CREATED, AuditAction.RECORD_UPDATED, AuditAction.RECORD_DELETED)
 DOMAINS = ("legacy", "v2")
 
 
@@ -200,26 +200,28 @@ def queue_audit_replay() -> QueueAuditReplay:
                 "payload": _event_payload(name_of_action, change_id, summary, details),
             }
         )
-        if action == "proposal.created":
+        if action == AuditAction.PROPOSAL_CREATED:
             change.requested_by, change.requested_at = actor_id, when
         batch_id = details.get("batch_id", summary.get("batch_id"))
         batch = batches.get(batch_id) if isinstance(batch_id, int) else None
-        if action in ("proposal.approved", "proposal.rejected") and isinstance(batch_id, int):
+        if action in (AuditAction.PROPOSAL_APPROVED, AuditAction.PROPOSAL_REJECTED) and isinstance(
+            batch_id, int
+        ):
             batch = batches.get(batch_id) or batches.setdefault(batch_id, AuditBatch(batch_id=batch_id))
             batch.batch_title = details.get("batch_title") or batch.batch_title
             change.batch_id, change.batch_title = batch_id, batch.batch_title
-        if action == "proposal.approved" and batch is not None:
+        if action == AuditAction.PROPOSAL_APPROVED and batch is not None:
             change.approved_by, change.approved_at = actor_id, when
             batch.approved_ids.add(change_id)
             batch.approved_by, batch.approved_at = actor_id, when
-        elif action == "proposal.rejected":
+        elif action == AuditAction.PROPOSAL_REJECTED:
             change.rejected_by, change.rejected_at = actor_id, when
             change.reject_reason = details.get("reason")
             if batch is not None:
                 # A stale approved change rejected by a later review stays counted in the
                 # batch that approved it: each summary tells what its own decision was.
                 batch.rejected_ids.add(change_id)
-        elif action == "proposal.applied":
+        elif action == AuditAction.PROPOSAL_APPLIED:
             change.applied_by, change.applied_at = actor_id, when
             change.applied_job_id = details.get("job_id")
             change.applied_sequence = sequence
@@ -289,7 +291,7 @@ def _record_payload_at(*, category: str, name: str, before_sequence: int) -> dic
         .values_list("action", "after")
         .first()
     )
-    if row is None or row[0] == "record.deleted" or not isinstance(row[1], dict):
+    if row is None or row[0] == AuditAction.RECORD_DELETED or not isinstance(row[1], dict):
         return None
     payload = row[1].get("payload")
     return payload if isinstance(payload, dict) else None

@@ -22,21 +22,27 @@ from rest_framework.request import Request
 
 from audit.models import ActorKind
 from audit.services import Actor
+from common.cache_keys import horde_user_key, key_checks_key
 from common.errors import DomainError
-from common.shared_cache import CacheUnavailableError, cache_call, cache_get
-from sync.horde_api import (
+from common.horde_api import (
     HordeUnavailableError,
     HordeUser,
     find_user,
-    horde_user_cache_key,
     is_well_formed_key,
 )
+from common.shared_cache import CacheUnavailableError, cache_call, cache_get
 
 READER = "reader"
 REQUESTOR = "requestor"
 APPROVER = "approver"
+#: The Django permissions that hold the roles (the admin, the API and the key login's grants).
 REQUEST_PERMISSION = "pending_queue.add_changeproposal"
 APPROVE_PERMISSION = "pending_queue.approve_changeproposal"
+
+
+def django_user_actor(user: Any) -> Actor:
+    """A logged-in Django user as the actor of a proposal, review or apply."""
+    return Actor(kind=ActorKind.DJANGO, id=str(user.pk), display_name=user.get_username())
 
 
 class HordePrincipal:
@@ -94,7 +100,7 @@ def identity_of(request: Request) -> Identity:
     if user is not None and getattr(user, "is_authenticated", False):
         is_approver = bool(user.has_perm(APPROVE_PERMISSION))
         return Identity(
-            actor=Actor(kind=ActorKind.DJANGO, id=str(user.pk), display_name=user.get_username()),
+            actor=django_user_actor(user),
             is_requestor=is_approver or bool(user.has_perm(REQUEST_PERMISSION)),
             is_approver=is_approver,
         )
@@ -116,7 +122,7 @@ def _throttle_key_checks(request: Request) -> None:
     """Limit AI Horde look-ups per client address (each unknown key costs one)."""
     address = request.META.get("REMOTE_ADDR", "unknown")
     window = int(time.time() // 60)
-    key = f"auth-checks:{address}:{window}"
+    key = key_checks_key(address, window)
     try:
         cache_call(lambda: cache.add(key, 0, 120))
         count = cache_call(lambda: cache.incr(key))
@@ -142,7 +148,7 @@ class HordeApiKeyAuthentication(BaseAuthentication):
         if refusal:
             # Fail closed without sending the key anywhere.
             raise DomainError(refusal, status=403, code="writes_disabled")
-        known = cache_get(horde_user_cache_key(apikey))
+        known = cache_get(horde_user_key(apikey))
         if known is None:
             _throttle_key_checks(request)
         try:

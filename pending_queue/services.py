@@ -21,7 +21,7 @@ from django.db.models import Q
 from django.utils import timezone
 from pydantic import ValidationError
 
-from audit.models import EventSource
+from audit.models import AuditAction, EventSource
 from audit.services import Actor, PendingEvent, audit_events_append
 from common.errors import DomainError
 from horde_model_reference.legacy import (
@@ -217,7 +217,7 @@ def proposal_create(
         updated_at=now,
         **_actor_fields("requested_by", actor),
     )
-    _audit(actor, source, "proposal.created", proposal)
+    _audit(actor, source, AuditAction.PROPOSAL_CREATED, proposal)
     return proposal
 
 
@@ -384,7 +384,7 @@ def proposal_withdraw(*, change_id: int, actor: Actor, source: str = EventSource
     proposal.status = Status.WITHDRAWN
     proposal.updated_at = timezone.now()
     proposal.save(update_fields=["status", "updated_at"])
-    _audit(actor, source, "proposal.withdrawn", proposal)
+    _audit(actor, source, AuditAction.PROPOSAL_WITHDRAWN, proposal)
     return proposal
 
 
@@ -498,7 +498,7 @@ def batch_review(
     by_id = {p.pk: p for p in ChangeProposal.objects.filter(pk__in=[*approved, *rejected])}
     events = [
         PendingEvent(
-            "proposal.approved",
+            AuditAction.PROPOSAL_APPROVED,
             by_id[i].category,
             by_id[i].model_name,
             after=proposal_summary(by_id[i]),
@@ -507,7 +507,7 @@ def batch_review(
         for i in approved
     ] + [
         PendingEvent(
-            "proposal.rejected",
+            AuditAction.PROPOSAL_REJECTED,
             by_id[i].category,
             by_id[i].model_name,
             after=proposal_summary(by_id[i]),
@@ -566,8 +566,8 @@ def proposal_rebase(*, change_id: int, actor: Actor, source: str = EventSource.A
     if updated != 1:
         raise DomainError(f"Change {change_id} changed while re-basing; try again.", status=409)
     old.refresh_from_db()
-    _audit(actor, source, "proposal.superseded", old, superseded_by=new.pk)
-    _audit(actor, source, "proposal.created", new, rebased_from=old.pk)
+    _audit(actor, source, AuditAction.PROPOSAL_SUPERSEDED, old, superseded_by=new.pk)
+    _audit(actor, source, AuditAction.PROPOSAL_CREATED, new, rebased_from=old.pk)
     return new
 
 
@@ -603,7 +603,12 @@ def proposals_recover_stuck(*, now: Any = None) -> int:
                 status=Status.APPROVED, applied_job_id="", applying_since=None, updated_at=now
             )
             proposal.status = Status.APPROVED
-            _audit(Actor.system("apply-recovery"), EventSource.SYSTEM, "proposal.apply_recovered", proposal)
+            _audit(
+                Actor.system("apply-recovery"),
+                EventSource.SYSTEM,
+                AuditAction.PROPOSAL_APPLY_RECOVERED,
+                proposal,
+            )
     if stuck:
         logger.warning("returned %d stuck applying proposal(s) to approved", len(stuck))
     return len(stuck)
@@ -681,7 +686,9 @@ def _apply_reserved(
         details = {"job_id": job_id, "version": proposal.applied_version}
         summary = proposal_summary(proposal)
         return [
-            PendingEvent("proposal.applied", proposal.category, proposal.model_name, None, summary, details)
+            PendingEvent(
+                AuditAction.PROPOSAL_APPLIED, proposal.category, proposal.model_name, None, summary, details
+            )
         ]
 
     result = records_apply(changes=changes, actor=actor, source=source, events_after=mark_applied)
@@ -840,7 +847,7 @@ def proposals_purge(
             return PurgeResult(ids, dry_run)
         events = [
             PendingEvent(
-                "proposal.purged",
+                AuditAction.PROPOSAL_PURGED,
                 p.category,
                 p.model_name,
                 before={**proposal_summary(p), "payload": p.payload, "requested_by": p.requested_by_id},

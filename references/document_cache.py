@@ -34,6 +34,7 @@ import orjson
 from django.conf import settings
 from django.core.cache import cache
 
+from common.cache_keys import category_pointer_channel, category_pointer_key
 from common.errors import DomainError
 from common.health import CACHE_BREAKER
 from common.shared_cache import CacheUnavailableError, cache_call
@@ -47,10 +48,6 @@ logger = logging.getLogger(__name__)
 #: (the cache unreachable at commit time) heals by itself.
 POINTER_TTL_SECONDS = 300
 EMPTY_TOKEN = "0-empty"
-
-
-def category_pointer_key(category: str) -> str:
-    return f"category-pointer:{category}"
 
 
 @dataclass(frozen=True)
@@ -118,8 +115,7 @@ class PointerFeed:
 
     @staticmethod
     def channel() -> str:
-        prefix = settings.CACHES["default"].get("KEY_PREFIX", "")
-        return f"{prefix}:category-pointers"
+        return category_pointer_channel()
 
     @staticmethod
     def enabled() -> bool:
@@ -643,7 +639,8 @@ def category_snapshot(category: str, pointer: CategoryPointer) -> CategorySnapsh
             return current
         from references.selectors import category_entries_at
 
-        loaded_pointer, entries = category_entries_at(category=category)
+        loaded_state, entries = category_entries_at(category=category)
+        loaded_pointer = category_pointer_from_state(loaded_state)
         bad = _unrenderable(entries)
         if bad:
             names = ", ".join(entry.name for entry in bad)

@@ -24,7 +24,7 @@ import orjson
 
 from horde_model_reference.legacy import CanonicalEntry, canonical_to_legacy_document, render_legacy_file
 from horde_model_reference.meta_consts import CATEGORY_DESCRIPTORS, MODEL_REFERENCE_CATEGORY, v2_filename
-from references.selectors import RegistrySnapshot, category_entries, category_revisions, registry_snapshot
+from references.selectors import RegistrySnapshot, category_revisions, registry_snapshot
 
 ExportFormat = Literal["legacy", "v2", "all"]
 MANIFEST_NAME = "manifest.json"
@@ -50,14 +50,6 @@ def v2_document_from_entries(category: str, entries: Iterable[CanonicalEntry]) -
 
 def render_v2_document(document: dict[str, Any]) -> bytes:
     return orjson.dumps(document)
-
-
-def category_legacy_document(category: str) -> dict[str, Any]:
-    """The legacy (v1) document of a category; ``{}`` for categories managed elsewhere."""
-    descriptor = CATEGORY_DESCRIPTORS[MODEL_REFERENCE_CATEGORY(category)]
-    if not descriptor.has_legacy_format:
-        return {}
-    return canonical_to_legacy_document(category, category_entries(category=category))
 
 
 def _write_atomic(path: Path, content: bytes) -> None:

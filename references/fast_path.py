@@ -22,32 +22,25 @@ Two entry points share ``fast_answer``:
 
 from __future__ import annotations
 
-import re
 from collections.abc import Awaitable, Callable, Iterable, MutableMapping
 from typing import Any
 
 from django.conf import settings
 from django.http.request import split_domain_port, validate_host
 
-from horde_model_reference.meta_consts import (
-    CATEGORIES_MANAGED_ELSEWHERE,
-    CATEGORY_DESCRIPTORS,
-    MODEL_REFERENCE_CATEGORY,
-)
+from common.categories import CATEGORY_VALUES
+from horde_model_reference.meta_consts import CATEGORIES_MANAGED_ELSEWHERE, CATEGORY_DESCRIPTORS
 from references.document_cache import (
+    CategoryPointer,
     CategorySnapshot,
+    Representation,
     category_pointer_cached,
     category_pointer_in_memory,
     category_snapshot_loaded,
     model_representation_format,
 )
-from references.http import (
-    DocumentAnswer,
-    answer_from_representation,
-    conditional_answer,
-    security_headers,
-    static_answer,
-)
+from references.http import DocumentAnswer, document_answer, security_headers, static_answer
+from references.routes import RouteKind, document_route_match, v1_category_value
 
 StartResponse = Callable[..., Any]
 WSGIApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
@@ -57,20 +50,14 @@ Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
-_PREFIX = r"(?:/api)?/model_references"
-V2_DOCUMENT = re.compile(_PREFIX + r"/v2/(?P<category>[a-z_]+)$")
-V1_DOCUMENT = re.compile(_PREFIX + r"/v1/(?P<category>[a-z_]+)(?:\.json)?$")
-CATEGORY_LIST = re.compile(_PREFIX + r"/(?P<version>v[12])/model_categories$")
-V2_MODEL = re.compile(_PREFIX + r"/v2/(?P<category>[a-z_]+)/model/(?P<name>.+)$", re.DOTALL)
-CATEGORY_VALUES = frozenset(c.value for c in MODEL_REFERENCE_CATEGORY)
-#: v1 names the fast path serves: categories with a legacy document (lora/ti,
-#: aliases and empty categories are rare and left to Django).
+#: v1 categories the fast path serves: those with a legacy document (lora/ti, and
+#: categories without a legacy format, are rare and left to Django).
 V1_CATEGORIES = frozenset(
     c.value
     for c, d in CATEGORY_DESCRIPTORS.items()
     if d.has_legacy_format and c not in CATEGORIES_MANAGED_ELSEWHERE
-) | {"stable_diffusion", "db"}
-V1_ALIASES = {"stable_diffusion": "image_generation", "db": "text_generation"}
+)
+V2_CATEGORIES = frozenset(CATEGORY_VALUES)
 
 
 def _host_allowed(environ: dict[str, Any]) -> bool:
@@ -102,39 +89,49 @@ def fast_answer(environ: dict[str, Any], *, memory_only: bool = False) -> Docume
     path = fast_read_path(environ)
     if path is None:
         return None
-    if match := CATEGORY_LIST.match(path):
+    found = document_route_match(path)
+    if found is None:
+        return None
+    route, params = found
+    if route.kind is RouteKind.CATEGORY_LIST:
         from references.api.common import CATEGORY_LISTS
 
-        version = match["version"]
-        return static_answer(environ, f"{version}-categories", CATEGORY_LISTS[version])
-    if match := V2_DOCUMENT.match(path):
-        category, fmt, name = match["category"], "v2", None
-    elif match := V2_MODEL.match(path):
-        category, fmt, name = match["category"], "", match["name"]
-    elif (match := V1_DOCUMENT.match(path)) and match["category"] in V1_CATEGORIES:
-        if match["category"] == "db" and not path.endswith(".json"):
-            return None  # only "db.json" is an alias; let Django give the 422
-        category = V1_ALIASES.get(match["category"], match["category"])
-        fmt, name = "v1", None
+        return static_answer(environ, f"{route.version}-categories", CATEGORY_LISTS[route.version])
+    name = None
+    if route.kind is RouteKind.V1_DOCUMENT:
+        # The aliases as the v1 view resolves them; anything else (a 422, lora's ``{}``)
+        # is Django's.
+        category = v1_category_value(params["model_category_name"])
+        if category is None or category not in V1_CATEGORIES:
+            return None
+        fmt = "v1"
     else:
-        return None
-    if category not in CATEGORY_VALUES:
-        return None
+        category = params["model_category_name"]
+        if category not in V2_CATEGORIES:
+            return None
+        if route.kind is RouteKind.V2_MODEL:
+            name = params["model_name"]
+            fmt = model_representation_format(name)
+        else:
+            fmt = "v2"
     pointer = category_pointer_in_memory(category) if memory_only else category_pointer_cached(category)
     if pointer is None or (fmt == "v1" and pointer.records == 0):
         return None
-    if name is not None:
-        fmt = model_representation_format(name)
-    answer = conditional_answer(environ, category, fmt, pointer)
-    if answer is not None:
-        return answer
-    snapshot = category_snapshot_loaded(category, pointer)
-    if snapshot is None:
-        return None
-    representation = snapshot.representations.get(fmt)
-    if representation is None:
-        return _history_answer(snapshot, name) if name is not None else None
-    return answer_from_representation(environ, representation, snapshot.pointer)
+    loaded: list[CategorySnapshot] = []
+
+    def representation() -> tuple[CategoryPointer, Representation] | None:
+        # Only what this process already rendered: rendering is the views' work.
+        snapshot = category_snapshot_loaded(category, pointer)
+        if snapshot is None:
+            return None
+        loaded.append(snapshot)
+        rendered = snapshot.representations.get(fmt)
+        return None if rendered is None else (snapshot.pointer, rendered)
+
+    answer = document_answer(environ, category, fmt, pointer, representation)
+    if answer is None and name is not None and loaded:
+        return _history_answer(loaded[0], name)
+    return answer
 
 
 def _history_answer(snapshot: CategorySnapshot, name: str) -> DocumentAnswer | None:

@@ -24,7 +24,6 @@ from references.document_cache import (
     Representation,
     make_representation,
     model_representation_format,
-    representation_etags,
 )
 from references.exports import render_v2_document, v2_document_from_entries
 
@@ -113,10 +112,6 @@ def historical_document(category: str, pointer: CategoryPointer) -> HistoricalDo
                 _documents.popitem(last=False)
             _building.pop(key, None)
     return found
-
-
-def historical_etags(category: str, fmt: str, pointer: CategoryPointer) -> tuple[str, str]:
-    return representation_etags(category, fmt, pointer.token)
 
 
 #: Rendered history pages, keyed by the category's revision token: every record event

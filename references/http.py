@@ -7,7 +7,7 @@ answers from the same code.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -120,6 +120,30 @@ def conditional_answer(
     return None
 
 
+def document_answer(
+    meta: Mapping[str, Any],
+    category: str,
+    fmt: str,
+    pointer: CategoryPointer,
+    representation_of: Callable[[], tuple[CategoryPointer, Representation] | None],
+) -> DocumentAnswer | None:
+    """The answer to a read of one representation of a category: the fast paths' and the views'.
+
+    304 when If-None-Match names the current representation, decided from the pointer
+    before any work; otherwise the bytes ``representation_of`` supplies, with the pointer
+    they were rendered at (a retired revision serves the last good one). None when it
+    supplies nothing: the fast path then leaves the request to Django, a view answers 404.
+    """
+    answer = conditional_answer(meta, category, fmt, pointer)
+    if answer is not None:
+        return answer
+    found = representation_of()
+    if found is None:
+        return None
+    served_pointer, representation = found
+    return answer_from_representation(meta, representation, served_pointer)
+
+
 def answer_from_representation(
     meta: Mapping[str, Any], representation: Representation, pointer: CategoryPointer
 ) -> DocumentAnswer:
@@ -141,7 +165,7 @@ def answer_from_representation(
     return DocumentAnswer(200, list(headers), body)
 
 
-# Request-based spellings for the Django views.
+# Request-based spellings for views that serve other files (the export).
 
 
 def accepts_gzip(request: HttpRequest) -> bool:
@@ -150,17 +174,6 @@ def accepts_gzip(request: HttpRequest) -> bool:
 
 def if_none_match(request: HttpRequest, etag: str) -> bool:
     return etag_matches(request.META, etag)
-
-
-def not_modified(etag: str, pointer: CategoryPointer) -> HttpResponse:
-    return DocumentAnswer(304, _headers(etag, pointer), b"").as_response()
-
-
-def document_response(
-    representation: Representation, pointer: CategoryPointer, *, gzip: bool
-) -> HttpResponse:
-    meta = {"HTTP_ACCEPT_ENCODING": "gzip" if gzip else "identity"}
-    return answer_from_representation(meta, representation, pointer).as_response()
 
 
 #: A stand-in pointer for documents that do not change with the data.

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import Any
 
 from django.db import connection, transaction
 from django.db.models import QuerySet
@@ -15,9 +15,6 @@ from horde_model_reference.legacy.types import CanonicalEntry
 from horde_model_reference.meta_consts import MODEL_REFERENCE_CATEGORY
 from references.models import CategoryState, ModelRecord
 
-if TYPE_CHECKING:
-    from references.document_cache import CategoryPointer
-
 
 def record_list(*, category: str) -> QuerySet[ModelRecord]:
     """A category's records in document order."""
@@ -26,6 +23,14 @@ def record_list(*, category: str) -> QuerySet[ModelRecord]:
 
 def record_get(*, category: str, name: str) -> ModelRecord | None:
     return ModelRecord.objects.filter(category=category, name=name).first()
+
+
+def registry_payloads() -> list[tuple[str, str, dict[str, Any]]]:
+    """Every record as ``(category, name, payload)``, categories in turn, each in document order."""
+    rows = ModelRecord.objects.order_by("category", "position", "name").values_list(
+        "category", "name", "payload"
+    )
+    return list(rows)
 
 
 def registry_is_empty() -> bool:
@@ -43,18 +48,18 @@ def category_entries(*, category: str) -> list[CanonicalEntry]:
     ]
 
 
-def category_entries_at(*, category: str) -> tuple[CategoryPointer, list[CanonicalEntry]]:
-    """The category's pointer and records, read state first.
+def category_entries_at(*, category: str) -> tuple[CategoryState | None, list[CanonicalEntry]]:
+    """The category's state and records, read state first.
 
     Records are committed in the same transaction as the state bump, so reading
-    the state first guarantees the records are at least that revision.
+    the state first guarantees the records are at least that revision. The caller
+    (the document cache) turns the state into its pointer: the cache sits above the
+    selectors, so they return rows, not cache objects.
     """
-    from references.document_cache import category_pointer_from_state
-
     with transaction.atomic():
         state = category_state_find(category=category)
         entries = category_entries(category=category)
-    return category_pointer_from_state(state), entries
+    return state, entries
 
 
 @dataclass(frozen=True)

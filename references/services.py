@@ -21,6 +21,7 @@ from django.db.models import Max
 from django.utils import timezone
 from pydantic import ValidationError
 
+from audit.models import AuditAction
 from audit.services import Actor, PendingEvent, audit_events_append
 from common.errors import DomainError
 from horde_model_reference.legacy import canonical_to_legacy_document
@@ -359,7 +360,11 @@ def records_apply(
     final: dict[tuple[str, str], dict[str, Any] | None] = {}
     counts: dict[str, dict[str, int]] = {}
     last: dict[str, tuple[str, str]] = {}
-    actions = {"create": "record.created", "update": "record.updated", "delete": "record.deleted"}
+    actions = {
+        "create": AuditAction.RECORD_CREATED,
+        "update": AuditAction.RECORD_UPDATED,
+        "delete": AuditAction.RECORD_DELETED,
+    }
     for step in planned:
         change = step.change
         version = next(versions) if step.after is not None else None
@@ -611,10 +616,14 @@ def category_sync(
         record.legacy_residue = entry.legacy_residue
         record.version = next(versions)
         record.updated_at = now
-        events.append(PendingEvent("record.updated", category, record.name, before, record_state(record)))
+        events.append(
+            PendingEvent(AuditAction.RECORD_UPDATED, category, record.name, before, record_state(record))
+        )
     if deletes:
         for name in deletes:
-            events.append(PendingEvent("record.deleted", category, name, record_state(existing[name]), None))
+            events.append(
+                PendingEvent(AuditAction.RECORD_DELETED, category, name, record_state(existing[name]), None)
+            )
         ModelRecord.objects.filter(category=category, name__in=deletes).delete()
     if updates:
         ModelRecord.objects.bulk_update(
@@ -624,7 +633,8 @@ def category_sync(
         )
     ModelRecord.objects.bulk_create(new_rows, batch_size=500)
     events.extend(
-        PendingEvent("record.created", category, row.name, None, record_state(row)) for row in new_rows
+        PendingEvent(AuditAction.RECORD_CREATED, category, row.name, None, record_state(row))
+        for row in new_rows
     )
 
     moved = [
@@ -637,7 +647,9 @@ def category_sync(
     if moved:
         ModelRecord.objects.bulk_update(moved, ["position"], batch_size=500)
     if report.reordered:
-        events.append(PendingEvent("category.reordered", category, "", None, None, {"order": target_order}))
+        events.append(
+            PendingEvent(AuditAction.CATEGORY_REORDERED, category, "", None, None, {"order": target_order})
+        )
 
     last_operation, last_model = (
         ("create", creates[-1].name)

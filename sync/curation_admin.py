@@ -24,7 +24,7 @@ from django.utils.safestring import SafeString
 from pending_queue.admin import ChangeProposalAdmin
 from pending_queue.admin_auth import HordeKeyLoginForm
 from pending_queue.models import ChangeProposal, Status
-from references.admin import ModelRecordAdmin
+from pending_queue.records_admin import ModelRecordAdmin
 from references.models import ModelRecord
 from sync.models import LinkStatus
 from sync.selectors import (

@@ -26,9 +26,10 @@ from django.db.migrations.executor import MigrationExecutor
 from django.db.models import Max
 from django.utils import timezone
 
+from common.cache_keys import health_probe_key
 from common.health import CACHE_BREAKER, DATABASE_BREAKER
+from common.horde_api import AI_HORDE_BREAKER
 from common.log_format import redact
-from sync.circuit_breaker import AI_HORDE_BREAKER
 from sync.models import SyncRun
 
 Check = dict[str, Any]
@@ -115,7 +116,7 @@ def database_result(started: _Bounded, deadline_at: float) -> tuple[Check, Check
 
 def _cache_round_trip() -> Check:
     cache = caches["default"]
-    key = f"health:{uuid.uuid4().hex}"
+    key = health_probe_key(uuid.uuid4().hex)
     token = uuid.uuid4().hex
     cache.set(key, token, timeout=10)
     seen = cache.get(key)
@@ -140,9 +141,12 @@ def cache_result(started: _Bounded | None, deadline_at: float) -> Check:
 
 
 def _broker_connect() -> Check:
-    from config.celery import app
+    # The project's Celery app (``config.celery``, loaded with Django through
+    # ``config/__init__``) is the current app: reach it through Celery, since sync
+    # sits below config and may not import it.
+    from celery import current_app
 
-    with app.connection_for_write() as broker:
+    with current_app.connection_for_write() as broker:
         broker.ensure_connection(
             max_retries=1, interval_start=0, interval_step=0, timeout=max(1, int(_deadline()))
         )

@@ -11,7 +11,7 @@ from django.db import DatabaseError
 from django.db.models import Case, Count, IntegerField, Subquery, Value, When
 
 from common.health import DATABASE_BREAKER
-from sync.circuit_breaker import AI_HORDE_BREAKER
+from common.horde_api import AI_HORDE_BREAKER
 from sync.model_statistics import (
     STATISTICS_CATEGORIES,
     HordeModelRow,

@@ -64,7 +64,7 @@ def horde(settings: Any) -> Any:
     Keys: ``requestor-key`` (alice#1, requestor), ``approver-key`` (bob#2, approver),
     ``reader-key`` (carol#3, no role).
     """
-    from sync.circuit_breaker import AI_HORDE_BREAKER
+    from common.horde_api import AI_HORDE_BREAKER
     from tests.horde_stub import HordeStub
 
     stub = HordeStub()

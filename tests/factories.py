@@ -73,3 +73,14 @@ def live_record_state() -> dict[tuple[str, str], dict[str, Any]]:
         (r.category, r.name): {"payload": r.payload, "legacy_residue": r.legacy_residue, "version": r.version}
         for r in ModelRecord.objects.all()
     }
+
+
+def category_legacy_document(category: str) -> dict[str, Any]:
+    """The legacy (v1) document of a category as the converters build it; ``{}`` without one."""
+    from horde_model_reference.legacy import canonical_to_legacy_document
+    from horde_model_reference.meta_consts import CATEGORY_DESCRIPTORS, MODEL_REFERENCE_CATEGORY
+    from references.selectors import category_entries
+
+    if not CATEGORY_DESCRIPTORS[MODEL_REFERENCE_CATEGORY(category)].has_legacy_format:
+        return {}
+    return canonical_to_legacy_document(category, category_entries(category=category))

@@ -185,22 +185,6 @@ def text_param(value: str, loc: list[str | int]) -> str:
     return value
 
 
-def category_param(value: str, allowed: Sequence[str], *, loc: str = "model_category_name") -> str:
-    """A category from the path, or 422 in the established (validation list) shape."""
-    if value in allowed:
-        return value
-    raise DomainError(
-        [
-            {
-                "loc": ["path", loc],
-                "msg": "Input should be " + ", ".join(f"'{c}'" for c in allowed),
-                "type": "enum",
-            }
-        ],
-        status=422,
-    )
-
-
 def validated(serializer: serializers.Serializer[Any], loc: str) -> dict[str, Any]:
     """Run a DRF serializer; errors become the 422 list with ``loc`` (``body`` or ``query``)."""
     if not serializer.is_valid():

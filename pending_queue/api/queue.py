@@ -16,6 +16,7 @@ from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from common.categories import category_param
 from common.errors import DomainError
 from pending_queue.api.common import (
     ALL_CATEGORIES,
@@ -24,7 +25,6 @@ from pending_queue.api.common import (
     VALIDATION_ERROR,
     CurationView,
     PendingChangeRecordSerializer,
-    category_param,
     record_wire,
     request_body,
     text_param,
@@ -425,7 +425,7 @@ class PendingModelsView(CurationView):
         ),
     )
     def get(self, request: Request, model_category_name: str) -> Response:
-        return Response(pending_models(category_param(model_category_name, ALL_CATEGORIES)))
+        return Response(pending_models(category_param(model_category_name, ALL_CATEGORIES, echo_input=False)))
 
 
 class MyRolesView(CurationView):

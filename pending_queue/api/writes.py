@@ -19,6 +19,7 @@ from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_sche
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from common.categories import category_param
 from common.openapi import v2_record_schema
 from horde_model_reference.meta_consts import CATEGORY_DESCRIPTORS, MODEL_REFERENCE_CATEGORY
 from pending_queue.api.common import (
@@ -29,7 +30,6 @@ from pending_queue.api.common import (
     CurationView,
     PendingChangeRecordSerializer,
     ReadWriteView,
-    category_param,
     record_wire,
     request_body,
     text_param,
@@ -82,7 +82,7 @@ V2_BODY_HELP = "A v2 record of the category (`name` is required; `record_type`, 
 
 
 def _v1_write(request: Request, category: str, operation: str) -> Response:
-    category = category_param(category, LEGACY_CATEGORIES)
+    category = category_param(category, LEGACY_CATEGORIES, echo_input=False)
     body = request_body(request)
     verb = "create" if operation == Operation.CREATE else "update"
     proposal = proposal_create_v1(
@@ -136,7 +136,7 @@ class V1ModelWriteView(CurationView):
         description="Propose deleting a model. The proposal's payload is the record as it is now.",
     )
     def delete(self, request: Request, model_category_name: str, model_name: str) -> Response:
-        category = category_param(model_category_name, LEGACY_CATEGORIES)
+        category = category_param(model_category_name, LEGACY_CATEGORIES, echo_input=False)
         proposal = proposal_create_v1(
             category=category,
             operation=Operation.DELETE,
@@ -152,7 +152,7 @@ class V1ModelWriteView(CurationView):
 
 
 def _v2_write(request: Request, category: str, operation: str, route: str, path_name: str | None) -> Response:
-    category = category_param(category, ALL_CATEGORIES)
+    category = category_param(category, ALL_CATEGORIES, echo_input=False)
     body = request_body(request)
     proposal = proposal_create_v2(
         category=category,
@@ -177,7 +177,7 @@ class V2CategoryWrites(ReadWriteView):
         description="Propose a new model. " + V2_BODY_HELP,
     )
     def post(self, request: Request, model_category_name: str) -> Response:
-        category = category_param(model_category_name, ALL_CATEGORIES)
+        category = category_param(model_category_name, ALL_CATEGORIES, echo_input=False)
         return _v2_write(request, category, Operation.CREATE, f"create_v2_{category}", None)
 
 
@@ -194,7 +194,7 @@ class V2ModelWrites(ReadWriteView):
         + V2_BODY_HELP,
     )
     def put(self, request: Request, model_category_name: str, model_name: str) -> Response:
-        category = category_param(model_category_name, ALL_CATEGORIES)
+        category = category_param(model_category_name, ALL_CATEGORIES, echo_input=False)
         name = text_param(model_name, ["path", "model_name"])
         return _v2_write(request, category, Operation.UPDATE, f"update_v2_{category}", name)
 
@@ -207,7 +207,7 @@ class V2ModelWrites(ReadWriteView):
         description="Propose deleting a model. The proposal's payload is the record as it is now.",
     )
     def delete(self, request: Request, model_category_name: str, model_name: str) -> Response:
-        category = category_param(model_category_name, ALL_CATEGORIES)
+        category = category_param(model_category_name, ALL_CATEGORIES, echo_input=False)
         proposal = proposal_create_v2(
             category=category,
             operation=Operation.DELETE,

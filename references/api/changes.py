@@ -11,9 +11,9 @@ from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework.request import Request
-from rest_framework.views import APIView
 
 from audit.selectors import record_changes_after
+from common.api import PublicReadView
 from common.openapi import VALIDATION_RESPONSE
 from references.api.params import cursor_param, limit_param
 
@@ -61,11 +61,8 @@ CHANGES_SCHEMA = {
 }
 
 
-class ChangesView(APIView):
+class ChangesView(PublicReadView):
     """Public: the feed holds what the documents already show."""
-
-    authentication_classes = ()
-    permission_classes = ()
 
     @extend_schema(
         operation_id="v2_changes",

@@ -6,18 +6,17 @@ import orjson
 from django.http import HttpRequest, HttpResponse
 from drf_spectacular.utils import OpenApiResponse
 
+from common.categories import CATEGORY_VALUES
 from horde_model_reference.meta_consts import CATEGORIES_MANAGED_ELSEWHERE, MODEL_REFERENCE_CATEGORY
 from references.document_cache import (
     CategoryPointer,
     CategorySnapshot,
     category_pointer_get,
     category_snapshot,
-    representation_etags,
     representation_or_last_good,
 )
-from references.http import accepts_gzip, document_response, if_none_match, not_modified
+from references.http import document_answer
 
-CATEGORY_VALUES = [c.value for c in MODEL_REFERENCE_CATEGORY]
 #: The category lists both versions serve (v2 leaves out lora and ti, curated elsewhere).
 CATEGORY_LISTS: dict[str, bytes] = {
     "v1": orjson.dumps(CATEGORY_VALUES),
@@ -33,13 +32,16 @@ def serve_category_document(
     request: HttpRequest, category: str, fmt: str, pointer: CategoryPointer | None = None
 ) -> HttpResponse:
     """Serve a whole-category document: 304 before any work, else pre-rendered bytes."""
-    pointer = pointer or category_pointer_get(category)
-    gzip = accepts_gzip(request)
-    etag, gzip_etag = representation_etags(category, fmt, pointer.token)
-    if if_none_match(request, gzip_etag if gzip else etag):
-        return not_modified(gzip_etag if gzip else etag, pointer)
-    served_pointer, representation = representation_or_last_good(category_snapshot(category, pointer), fmt)
-    return document_response(representation, served_pointer, gzip=gzip)
+    current = pointer or category_pointer_get(category)
+    answer = document_answer(
+        request.META,
+        category,
+        fmt,
+        current,
+        lambda: representation_or_last_good(category_snapshot(category, current), fmt),
+    )
+    assert answer is not None  # a loaded snapshot always has (the last good) representation
+    return answer.as_response()
 
 
 def current_snapshot(category: str) -> tuple[CategoryPointer, CategorySnapshot]:

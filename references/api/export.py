@@ -16,8 +16,8 @@ from django.utils.http import http_date
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework.request import Request
-from rest_framework.views import APIView
 
+from common.api import PublicReadView
 from common.errors import DomainError
 from common.openapi import ERROR_RESPONSE
 from references.api.common import NOT_MODIFIED_RESPONSE
@@ -85,14 +85,7 @@ def _with_headers(response: HttpResponse, ref: ReleaseFileRef, etag: str) -> Htt
     return response
 
 
-class ExportView(APIView):
-    """A public read of static files: no authentication, no throttling."""
-
-    authentication_classes = ()
-    permission_classes = ()
-
-
-class ExportManifestView(ExportView):
+class ExportManifestView(PublicReadView):
     @extend_schema(
         operation_id="export_manifest",
         responses={
@@ -110,7 +103,7 @@ class ExportManifestView(ExportView):
         return _served(request, MANIFEST_NAME)
 
 
-class ExportFileView(ExportView):
+class ExportFileView(PublicReadView):
     @extend_schema(
         operation_id="export_file",
         parameters=[

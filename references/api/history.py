@@ -16,22 +16,21 @@ from django.http import HttpRequest, HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework.request import Request
-from rest_framework.views import APIView
 
+from common.api import PublicReadView
+from common.categories import CATEGORY_VALUES, category_param
 from common.errors import DomainError
 from common.openapi import ERROR_RESPONSE, VALIDATION_RESPONSE
-from references.api.common import CATEGORY_VALUES
 from references.api.params import CURSOR_PATTERN, cursor_param, limit_param, query_error
-from references.document_cache import model_representation_format
+from references.document_cache import CategoryPointer, Representation, model_representation_format
 from references.history import (
     V2_FORMAT,
     AsOf,
     as_of_pointer,
     historical_document,
-    historical_etags,
     record_history_page_bytes,
 )
-from references.http import accepts_gzip, document_response, if_none_match, not_modified
+from references.http import document_answer
 
 HISTORY_SUFFIX = "/history"
 DEFAULT_LIMIT = 20
@@ -81,26 +80,32 @@ def requested_as_of(request: HttpRequest) -> AsOf | None:
 def serve_category_as_of(request: HttpRequest, category: str, as_of: AsOf) -> HttpResponse:
     """The v2 document at ``as_of``: 304 from one aggregate query, else replayed once per process."""
     pointer = as_of_pointer(category, as_of)
-    gzip = accepts_gzip(request)
-    etag, gzip_etag = historical_etags(category, V2_FORMAT, pointer)
-    if if_none_match(request, gzip_etag if gzip else etag):
-        return not_modified(gzip_etag if gzip else etag, pointer)
-    document = historical_document(category, pointer)
-    return document_response(document.representation, pointer, gzip=gzip)
+    answer = document_answer(
+        request.META,
+        category,
+        V2_FORMAT,
+        pointer,
+        lambda: (pointer, historical_document(category, pointer).representation),
+    )
+    assert answer is not None  # a replayed document always has its representation
+    return answer.as_response()
 
 
 def serve_model_as_of(request: HttpRequest, category: str, model_name: str, as_of: AsOf) -> HttpResponse:
     pointer = as_of_pointer(category, as_of)
-    gzip = accepts_gzip(request)
-    etag, gzip_etag = historical_etags(category, model_representation_format(model_name), pointer)
-    if if_none_match(request, gzip_etag if gzip else etag):
-        return not_modified(gzip_etag if gzip else etag, pointer)
-    representation = historical_document(category, pointer).model(model_name)
-    if representation is None:
+
+    def representation() -> tuple[CategoryPointer, Representation] | None:
+        found = historical_document(category, pointer).model(model_name)
+        return None if found is None else (pointer, found)
+
+    answer = document_answer(
+        request.META, category, model_representation_format(model_name), pointer, representation
+    )
+    if answer is None:
         raise DomainError(
             f"Model '{model_name}' did not exist in category '{category}' at that time", status=404
         )
-    return document_response(representation, pointer, gzip=gzip)
+    return answer.as_response()
 
 
 ACTOR_SCHEMA = {
@@ -171,11 +176,8 @@ HISTORY_SCHEMA = {
 }
 
 
-class V2ModelHistoryView(APIView):
+class V2ModelHistoryView(PublicReadView):
     """Public: the history holds what the documents showed."""
-
-    authentication_classes = ()
-    permission_classes = ()
 
     @extend_schema(
         operation_id="read_v2_model_history",
@@ -207,9 +209,7 @@ class V2ModelHistoryView(APIView):
         ),
     )
     def get(self, request: Request, model_category_name: str, model_name: str) -> HttpResponse:
-        from references.api.v2 import v2_category
-
-        category = v2_category(model_category_name)
+        category = category_param(model_category_name)
         before = cursor_param(request.query_params.get("before"), name="before")
         limit = limit_param(request.query_params.get("limit"), default=DEFAULT_LIMIT, maximum=MAX_LIMIT)
         # A name SQL cannot hold (NUL, a lone surrogate) was never a record; asking the

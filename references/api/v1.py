@@ -10,13 +10,13 @@ from __future__ import annotations
 from typing import Any
 
 from django.http import HttpResponse
-from django.urls import path
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
+from common.api import PublicReadView
+from common.categories import CATEGORY_VALUES
 from common.errors import DomainError
 from common.openapi import ERROR_RESPONSE, VALIDATION_RESPONSE
 from horde_model_reference.legacy import canonical_to_legacy_document, render_legacy_json
@@ -25,16 +25,15 @@ from horde_model_reference.meta_consts import (
     CATEGORY_DESCRIPTORS,
     MODEL_REFERENCE_CATEGORY,
 )
-from pending_queue.api.writes import V1CategoryWrites, V1ModelWriteView
 from references.api.common import (
     CATEGORY_LIST_SCHEMA,
     CATEGORY_LISTS,
-    CATEGORY_VALUES,
     NOT_MODIFIED_RESPONSE,
     serve_category_document,
 )
 from references.document_cache import CategorySnapshot, category_pointer_get, register_renderer
 from references.http import static_answer
+from references.routes import v1_category_value
 
 V1_FORMAT = "v1"
 V1_GROUPED_FORMAT = "v1-grouped"
@@ -62,25 +61,17 @@ register_renderer(EMPTY_FORMAT, lambda snapshot: b"{}")
 
 def v1_category(name: str) -> MODEL_REFERENCE_CATEGORY:
     """Resolve a v1 category name: ``db.json``, any ``*.json`` suffix, ``stable_diffusion``."""
-    normalised = "text_generation" if name == "db.json" else name.removesuffix(".json")
-    if normalised == "stable_diffusion":
-        normalised = "image_generation"
-    try:
-        return MODEL_REFERENCE_CATEGORY(normalised)
-    except ValueError:
+    value = v1_category_value(name)
+    if value is None:
         raise DomainError(
             f"Invalid model category: '{name}'. Valid categories: {CATEGORY_VALUES} "
             "(also 'stable_diffusion', 'db.json' and '<category>.json')",
             status=422,
-        ) from None
+        )
+    return MODEL_REFERENCE_CATEGORY(value)
 
 
-class ReadView(APIView):
-    authentication_classes = ()
-    permission_classes = ()
-
-
-class V1InfoView(ReadView):
+class V1InfoView(PublicReadView):
     @extend_schema(operation_id="v1_info", responses={200: OpenApiTypes.OBJECT}, tags=["v1"])
     def get(self, request: Request) -> Response:
         return Response(
@@ -94,7 +85,7 @@ class V1InfoView(ReadView):
         )
 
 
-class V1ModelCategoriesView(ReadView):
+class V1ModelCategoriesView(PublicReadView):
     @extend_schema(
         operation_id="v1_model_categories",
         responses={200: CATEGORY_LIST_SCHEMA, 304: NOT_MODIFIED_RESPONSE},
@@ -104,8 +95,12 @@ class V1ModelCategoriesView(ReadView):
         return static_answer(request.META, "v1-categories", CATEGORY_LISTS["v1"]).as_response()
 
 
-class V1CategoryView(V1CategoryWrites):
-    """GET is the public document read (no auth, no SQL when warm); POST/PUT queue writes."""
+class V1CategoryReads:
+    """The public document read of ``v1/{category}`` (no auth, no SQL when warm).
+
+    A mixin: the path's writes belong to the queue, and ``config.api`` composes the two
+    into the one view class of the path (drf-spectacular documents a path per class).
+    """
 
     @extend_schema(
         operation_id="read_v1_reference",
@@ -165,11 +160,3 @@ def _truthy(value: str | None) -> bool:
         ],
         status=422,
     )
-
-
-urlpatterns = [
-    path("info", V1InfoView.as_view(), name="v1-info"),
-    path("model_categories", V1ModelCategoriesView.as_view(), name="v1-model-categories"),
-    path("<str:model_category_name>/model/<path:model_name>", V1ModelWriteView.as_view(), name="v1-model"),
-    path("<str:model_category_name>", V1CategoryView.as_view(), name="v1-category"),
-]

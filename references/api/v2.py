@@ -5,14 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 import orjson
-from django.http import HttpRequest, HttpResponse, HttpResponseBase
-from django.urls import path
+from django.http import HttpRequest, HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
+from common.api import PublicReadView
+from common.categories import CATEGORY_VALUES, category_param
 from common.errors import DomainError
 from common.openapi import (
     ERROR_RESPONSE,
@@ -21,36 +21,31 @@ from common.openapi import (
     v2_record_schema,
     v2_search_response_schema,
 )
-from pending_queue.api.queue import MyRolesView, PendingModelsView
-from pending_queue.api.writes import V2AddView, V2CategoryWrites, V2ModelWrites
-from references.api.changes import ChangesView
 from references.api.common import (
     CATEGORY_LIST_SCHEMA,
     CATEGORY_LISTS,
-    CATEGORY_VALUES,
     NOT_MODIFIED_RESPONSE,
     current_snapshot,
     serve_category_document,
 )
 from references.api.history import (
     AS_OF_PARAMETER,
-    HISTORY_SUFFIX,
-    V2ModelHistoryView,
     requested_as_of,
     serve_category_as_of,
     serve_model_as_of,
 )
 from references.api.params import search_params_from_query
 from references.document_cache import (
+    CategoryPointer,
     CategorySnapshot,
+    Representation,
     category_pointer_get,
     category_snapshot,
     model_representation_format,
     register_renderer,
-    representation_etags,
 )
 from references.exports import render_v2_document, v2_document_from_entries
-from references.http import accepts_gzip, document_response, if_none_match, not_modified, static_answer
+from references.http import document_answer, static_answer
 from references.search import search_all, search_category
 
 V2_FORMAT = "v2"
@@ -68,36 +63,14 @@ def v2_document(snapshot: CategorySnapshot) -> dict[str, Any]:
 register_renderer(V2_FORMAT, lambda snapshot: render_v2_document(v2_document(snapshot)))
 
 
-def v2_category(value: str, *, loc: str = "model_category_name") -> str:
-    """The category named in the path, or 422 in the established (validation list) shape."""
-    if value in CATEGORY_VALUES:
-        return value
-    raise DomainError(
-        [
-            {
-                "loc": ["path", loc],
-                "msg": "Input should be " + ", ".join(f"'{c}'" for c in CATEGORY_VALUES),
-                "type": "enum",
-                "input": value,
-            }
-        ],
-        status=422,
-    )
-
-
 CATEGORY_PARAMETER = OpenApiParameter(
     "model_category_name", OpenApiTypes.STR, OpenApiParameter.PATH, enum=CATEGORY_VALUES
 )
 
 
-class ReadView(APIView):
+class V2InfoView(PublicReadView):
     """A public read: no authentication, no throttling, no content negotiation."""
 
-    authentication_classes = ()
-    permission_classes = ()
-
-
-class V2InfoView(ReadView):
     @extend_schema(operation_id="v2_info", responses={200: OpenApiTypes.OBJECT}, tags=["v2"])
     def get(self, request: Request) -> Response:
         return Response(
@@ -110,7 +83,9 @@ class V2InfoView(ReadView):
         )
 
 
-class V2ModelCategoriesView(ReadView):
+class V2ModelCategoriesView(PublicReadView):
+    """A public read: no authentication, no throttling, no content negotiation."""
+
     @extend_schema(
         operation_id="v2_model_categories",
         responses={200: CATEGORY_LIST_SCHEMA, 304: NOT_MODIFIED_RESPONSE},
@@ -120,8 +95,11 @@ class V2ModelCategoriesView(ReadView):
         return static_answer(request.META, "v2-categories", CATEGORY_LISTS["v2"]).as_response()
 
 
-class V2CategoryView(V2CategoryWrites):
-    """GET is the public document read (no auth, no SQL when warm); POST queues a create."""
+class V2CategoryReads:
+    """The public document read of ``v2/{category}`` (no auth, no SQL when warm).
+
+    A mixin, composed with the path's queued create in ``config.api``.
+    """
 
     @extend_schema(
         operation_id="read_v2_reference",
@@ -131,15 +109,18 @@ class V2CategoryView(V2CategoryWrites):
         description="Every record of a category as `{name: record}` (`{}` when empty).",
     )
     def get(self, request: Request, model_category_name: str) -> HttpResponse:
-        category = v2_category(model_category_name)
+        category = category_param(model_category_name)
         as_of = requested_as_of(request)
         if as_of is not None:
             return serve_category_as_of(request, category, as_of)
         return serve_category_document(request, category, V2_FORMAT)
 
 
-class V2ModelView(V2ModelWrites):
-    """GET is the public record read; PUT/DELETE queue an update/delete."""
+class V2ModelReads:
+    """The public record read of ``v2/{category}/model/{name}``.
+
+    A mixin, composed with the path's queued update and delete in ``config.api``.
+    """
 
     @extend_schema(
         operation_id="read_v2_single_model",
@@ -158,58 +139,49 @@ class V2ModelView(V2ModelWrites):
         description="One record. The name may contain `/`, spaces, dots, `+`, `#` (encoded) and any Unicode.",
     )
     def get(self, request: Request, model_category_name: str, model_name: str) -> HttpResponse:
-        category = v2_category(model_category_name)
+        category = category_param(model_category_name)
         as_of = requested_as_of(request)
         if as_of is not None:
             return serve_model_as_of(request, category, model_name, as_of)
         return serve_model(request, category, model_name)
 
 
-_model_view = V2ModelView.as_view()
+def category_v2_records(category: str) -> tuple[str, dict[str, Any]]:
+    """The category's revision token and its current records ``{name: v2 record}``.
 
-
-class V2ModelHistoryRoute(V2ModelHistoryView):
-    """``.../model/<name>/history``: a record's history, unless that path names a record.
-
-    Names may contain ``/``, so ``x/history`` is also a valid record name: while such a
-    record exists, the path (and every write or ``as_of`` read on it) is that record's,
-    as it was before history existed; its own history is at ``x/history/history``.
+    Built once per revision and shared with the document reads (the statistics routes
+    read the records this way).
     """
-
-    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
-        full_name = kwargs["model_name"] + HISTORY_SUFFIX
-        if (
-            request.method not in ("GET", "HEAD")
-            or "as_of" in request.GET
-            or _record_exists(kwargs["model_category_name"], full_name)
-        ):
-            return _model_view(request, *args, **{**kwargs, "model_name": full_name})
-        return super().dispatch(request, *args, **kwargs)
+    pointer, snapshot = current_snapshot(category)
+    return pointer.token, v2_document(snapshot)
 
 
-def _record_exists(category: str, name: str) -> bool:
+def record_exists(category: str, name: str) -> bool:
+    """True when the category's current document holds a record of that name."""
     if category not in CATEGORY_VALUES:
         return False
-    _, snapshot = current_snapshot(category)
-    return name in v2_document(snapshot)
+    return name in category_v2_records(category)[1]
 
 
 def serve_model(request: HttpRequest, category: str, model_name: str) -> HttpResponse:
     pointer = category_pointer_get(category)
-    gzip = accepts_gzip(request)
-    etag, gzip_etag = representation_etags(category, model_representation_format(model_name), pointer.token)
-    if if_none_match(request, gzip_etag if gzip else etag):
-        return not_modified(gzip_etag if gzip else etag, pointer)
-    snapshot = category_snapshot(category, pointer)
 
-    def body() -> bytes | None:
-        record = v2_document(snapshot).get(model_name)
-        return None if record is None else orjson.dumps(record)
+    def representation() -> tuple[CategoryPointer, Representation] | None:
+        snapshot = category_snapshot(category, pointer)
 
-    representation = snapshot.model_representation(model_name, body)
-    if representation is None:
+        def body() -> bytes | None:
+            record = v2_document(snapshot).get(model_name)
+            return None if record is None else orjson.dumps(record)
+
+        found = snapshot.model_representation(model_name, body)
+        return None if found is None else (snapshot.pointer, found)
+
+    answer = document_answer(
+        request.META, category, model_representation_format(model_name), pointer, representation
+    )
+    if answer is None:
         raise DomainError(f"Model '{model_name}' not found in category '{category}'", status=404)
-    return document_response(representation, snapshot.pointer, gzip=gzip)
+    return answer.as_response()
 
 
 SEARCH_PARAMETERS = [
@@ -235,7 +207,9 @@ CATEGORY_SEARCH_PARAMETERS = [
 ]
 
 
-class V2CategorySearchView(ReadView):
+class V2CategorySearchView(PublicReadView):
+    """A public read: no authentication, no throttling, no content negotiation."""
+
     @extend_schema(
         operation_id="search_v2_category",
         parameters=[CATEGORY_PARAMETER, *CATEGORY_SEARCH_PARAMETERS],
@@ -252,7 +226,7 @@ class V2CategorySearchView(ReadView):
         return HttpResponse(orjson.dumps(result.as_dict()), content_type="application/json")
 
 
-class V2SearchView(ReadView):
+class V2SearchView(PublicReadView):
     @extend_schema(
         operation_id="search_v2_all",
         parameters=SEARCH_PARAMETERS,
@@ -271,22 +245,3 @@ class V2SearchView(ReadView):
             records.extend((category, name, record) for name, record in v2_document(snapshot).items())
         result = search_all(records, params)
         return HttpResponse(orjson.dumps(result.as_dict()), content_type="application/json")
-
-
-urlpatterns = [
-    path("info", V2InfoView.as_view(), name="v2-info"),
-    path("model_categories", V2ModelCategoriesView.as_view(), name="v2-model-categories"),
-    path("me/roles", MyRolesView.as_view(), name="v2-me-roles"),
-    path("search", V2SearchView.as_view(), name="v2-search"),
-    path("changes", ChangesView.as_view(), name="v2-changes"),
-    path("<str:model_category_name>/add", V2AddView.as_view(), name="v2-category-add"),
-    path("<str:model_category_name>/pending", PendingModelsView.as_view(), name="v2-category-pending"),
-    path("<str:model_category_name>/search", V2CategorySearchView.as_view(), name="v2-category-search"),
-    path(
-        "<str:model_category_name>/model/<path:model_name>/history",
-        V2ModelHistoryRoute.as_view(),
-        name="v2-model-history",
-    ),
-    path("<str:model_category_name>/model/<path:model_name>", V2ModelView.as_view(), name="v2-model"),
-    path("<str:model_category_name>", V2CategoryView.as_view(), name="v2-category"),
-]

@@ -15,8 +15,8 @@ from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
+from common.api import PublicReadView
 from sync.health import health_report, readiness
 
 # While the database is down or the schema is behind, a probe should come back soon.
@@ -60,13 +60,6 @@ class ReadinessSerializer(serializers.Serializer[Any]):
     detail = serializers.CharField(required=False)
 
 
-class HealthView(APIView):
-    # Probes carry no credentials and must never be throttled.
-    authentication_classes = ()
-    permission_classes = ()
-    throttle_classes = ()
-
-
 def _unavailable(body: dict[str, Any], detail: str) -> Response:
     response = Response({"detail": detail, **body}, status=503)
     response["Retry-After"] = RETRY_AFTER_SECONDS
@@ -80,7 +73,7 @@ def _answer(body: dict[str, Any]) -> Response:
     return response
 
 
-class HealthReportView(HealthView):
+class HealthReportView(PublicReadView):
     @extend_schema(
         operation_id="health",
         summary="The service's dependencies, checked for real (bounded in time)",
@@ -95,7 +88,7 @@ class HealthReportView(HealthView):
         return _answer(report) if writable else _unavailable(report, UNAVAILABLE_DETAIL)
 
 
-class ReadinessView(HealthView):
+class ReadinessView(PublicReadView):
     @extend_schema(
         operation_id="health_ready",
         summary="Readiness probe: the database answers and no migration is pending",
@@ -110,7 +103,7 @@ class ReadinessView(HealthView):
         return _answer(body) if ready else _unavailable(body, NOT_READY_DETAIL)
 
 
-class LivenessView(HealthView):
+class LivenessView(PublicReadView):
     @extend_schema(
         operation_id="health_live",
         summary="Liveness probe: the process answers (nothing else is asked)",

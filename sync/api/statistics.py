@@ -22,13 +22,13 @@ from django.urls import path
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework.request import Request
-from rest_framework.views import APIView
 
+from common.api import PublicReadView
+from common.categories import CATEGORY_VALUES, category_param
 from common.errors import DomainError
 from common.openapi import ERROR_RESPONSE, VALIDATION_RESPONSE
-from references.api.common import CATEGORY_VALUES, current_snapshot
 from references.api.params import MAX_OFFSET, QueryErrors, bool_param, int_param
-from references.api.v2 import v2_category, v2_document
+from references.api.v2 import category_v2_records
 from sync.model_statistics import (
     PRESETS,
     LoadedStatistics,
@@ -110,16 +110,6 @@ def statistics_headers(loaded: LoadedStatistics) -> list[tuple[str, str]]:
         (COMPUTED_AT_HEADER, str(int(loaded.fetched_at))),
         ("Age", str(max(0, int(time.time() - loaded.fetched_at)))),
     ]
-
-
-def _category(value: str) -> str:
-    return v2_category(value, loc="category")
-
-
-def _records(category: str) -> tuple[str, dict[str, Any]]:
-    """The category's revision token and its records ``{name: v2 record}`` (cached per revision)."""
-    pointer, snapshot = current_snapshot(category)
-    return pointer.token, v2_document(snapshot)
 
 
 def _horde_category(category: str) -> str:
@@ -268,12 +258,7 @@ POPULAR_SCHEMA = {
 }
 
 
-class _PublicView(APIView):
-    authentication_classes = ()
-    permission_classes = ()
-
-
-class CategoryStatisticsView(_PublicView):
+class CategoryStatisticsView(PublicReadView):
     @extend_schema(
         operation_id="category_statistics",
         parameters=[
@@ -296,12 +281,12 @@ class CategoryStatisticsView(_PublicView):
     def get(self, request: Request, category: str) -> HttpResponse:
         query = request.query_params
         errors = QueryErrors()
-        category = _category(category)
+        category = category_param(category, loc="category")
         grouped = bool(bool_param(query, "group_text_models", errors))
         limit = _optional_limit(query, errors)
         offset = int_param(query, "offset", 0, 0, MAX_OFFSET, errors)
         errors.raise_if_any()
-        token, records = _records(category)
+        token, records = category_v2_records(category)
         if not records:
             raise _no_models(category)
         is_text = category == "text_generation"
@@ -344,7 +329,7 @@ def _history(
     return series
 
 
-class WithStatsView(_PublicView):
+class WithStatsView(PublicReadView):
     @extend_schema(
         operation_id="category_statistics_with_stats",
         parameters=[
@@ -385,7 +370,7 @@ class WithStatsView(_PublicView):
     def get(self, request: Request, category: str) -> HttpResponse:
         query = request.query_params
         errors = QueryErrors()
-        category = _category(category)
+        category = category_param(category, loc="category")
         workers = bool(bool_param(query, "include_workers", errors))
         variations = bool(bool_param(query, "include_backend_variations", errors))
         min_workers = (
@@ -398,7 +383,7 @@ class WithStatsView(_PublicView):
         history = _history_days(errors, query.get("history"))
         errors.raise_if_any()
         _horde_category(category)
-        token, records = _records(category)
+        token, records = category_v2_records(category)
         if not records:
             raise DomainError(f"Category '{category}' not found", status=404)
         loaded = _latest(category)
@@ -431,7 +416,7 @@ class WithStatsView(_PublicView):
         return _json(_memo(loaded.memo, key, build), loaded)
 
 
-class DeletionRiskView(_PublicView):
+class DeletionRiskView(PublicReadView):
     @extend_schema(
         operation_id="category_deletion_risk",
         parameters=[
@@ -455,7 +440,7 @@ class DeletionRiskView(_PublicView):
     def get(self, request: Request, category: str) -> HttpResponse:
         query = request.query_params
         errors = QueryErrors()
-        category = _category(category)
+        category = category_param(category, loc="category")
         grouped = bool(bool_param(query, "group_text_models", errors))
         variations = bool(bool_param(query, "include_backend_variations", errors))
         limit = _optional_limit(query, errors)
@@ -472,7 +457,7 @@ class DeletionRiskView(_PublicView):
             raise DomainError(
                 f"Invalid preset: Unknown preset: {preset!r}. Valid presets: {', '.join(PRESETS)}", status=400
             )
-        token, records = _records(category)
+        token, records = category_v2_records(category)
         if not records:
             raise _no_models(category)
         loaded = _latest(category)
@@ -546,7 +531,7 @@ def _deletion_risk(
     }
 
 
-class PopularView(_PublicView):
+class PopularView(PublicReadView):
     @extend_schema(
         operation_id="read_v2_popular",
         parameters=[
@@ -569,7 +554,7 @@ class PopularView(_PublicView):
     def get(self, request: Request, model_category_name: str) -> HttpResponse:
         query = request.query_params
         errors = QueryErrors()
-        category = v2_category(model_category_name)
+        category = category_param(model_category_name)
         limit = int_param(query, "limit", 10, 1, 100, errors)
         workers = bool(bool_param(query, "include_workers", errors))
         sort_by = query.get("sort_by", "worker_count")
@@ -583,7 +568,7 @@ class PopularView(_PublicView):
         errors.raise_if_any()
         if statistics_horde_type(category) is None:
             return _json(b"[]")
-        token, records = _records(category)
+        token, records = category_v2_records(category)
         if not records:
             return _json(b"[]")
         loaded = _latest(category)
@@ -613,8 +598,14 @@ def _popular_value(stats: dict[str, Any], sort_by: str) -> int:
     return int(usage.get(sort_by.removeprefix("usage_"), 0))
 
 
+#: Where the statistics routes are mounted below the API root, and the two routes whose
+#: default answers the fast path (``sync.fast_path``) serves from memory: the URL
+#: patterns and its matcher are both made from these.
+STATISTICS_PREFIX = "model_references/statistics/"
+FAST_ROUTES = {"with-stats": "<str:category>/with-stats", "deletion-risk": "<str:category>/deletion-risk"}
+
 statistics_urlpatterns = [
-    path("<str:category>/with-stats", WithStatsView.as_view(), name="statistics-with-stats"),
-    path("<str:category>/deletion-risk", DeletionRiskView.as_view(), name="statistics-deletion-risk"),
+    path(FAST_ROUTES["with-stats"], WithStatsView.as_view(), name="statistics-with-stats"),
+    path(FAST_ROUTES["deletion-risk"], DeletionRiskView.as_view(), name="statistics-deletion-risk"),
     path("<str:category>", CategoryStatisticsView.as_view(), name="statistics-category"),
 ]

@@ -26,7 +26,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from references.models import ModelRecord
+from references.selectors import registry_payloads
 from sync.models import DownloadLinkCheck, LinkStatus, SyncRun
 from sync.services.runs import lease_holder, run_finish, run_skipped, sync_lease_acquire, sync_lease_release
 
@@ -74,12 +74,9 @@ def _download_urls(payload: Any) -> list[str]:
 
 def link_targets() -> list[LinkTarget]:
     """Every (category, model, url) the registry lists, in document order."""
-    rows = ModelRecord.objects.order_by("category", "position", "name").values_list(
-        "category", "name", "payload"
-    )
     return [
         LinkTarget(category=category, model_name=name, url=url)
-        for category, name, payload in rows
+        for category, name, payload in registry_payloads()
         for url in _download_urls(payload)
     ]
 

@@ -20,7 +20,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from sync.horde_api import (
+from common.horde_api import (
     HordeAnswerError,
     HordeModelStatus,
     HordeModelType,

@@ -80,3 +80,16 @@ def test_postgres_trigger_refuses_raw_update_and_delete() -> None:
         ):
             cursor.execute(sql)
     assert AuditEvent.objects.get().action == "proposal.approved"
+
+
+def test_an_unregistered_action_is_refused_and_nothing_is_written() -> None:
+    from audit.models import AuditAction
+
+    append(1)
+    with pytest.raises(ValueError, match="unregistered audit action"), transaction.atomic():
+        audit_event_append(action="proposal.aproved", actor=ACTOR, source="api")
+    assert AuditEvent.objects.count() == 1
+    assert audit_chain_verify().ok
+    # Every registered action is accepted, and stored as its plain string.
+    event = audit_event_append(action=AuditAction.RECORD_DELETED, actor=ACTOR, source="api")
+    assert AuditEvent.objects.get(pk=event.pk).action == "record.deleted"

@@ -100,7 +100,7 @@ def test_the_key_is_never_stored_or_logged(horde: HordeStub, caplog: Any, capfd:
         key_login(Client(), key)
     key_login(Client(), "unknown-secret-key")
     horde.fail = True
-    from sync.circuit_breaker import AI_HORDE_BREAKER
+    from common.horde_api import AI_HORDE_BREAKER
 
     AI_HORDE_BREAKER.record_success()
     key_login(Client(), "down-secret-key")

@@ -10,8 +10,8 @@ from django.contrib.auth.models import Permission, User
 from django.test import Client
 from rest_framework.authtoken.models import Token
 
+from common.horde_api import AI_HORDE_BREAKER
 from pending_queue.models import ChangeProposal
-from sync.circuit_breaker import AI_HORDE_BREAKER
 from tests.factories import sd_payload
 
 pytestmark = pytest.mark.django_db
@@ -47,10 +47,10 @@ def test_an_invalid_key_is_cached_too(client: Client, horde: Any) -> None:
 def test_keys_are_cached_by_hash_never_in_clear(client: Client, horde: Any) -> None:
     from django.core.cache import cache
 
-    from sync.horde_api import horde_user_cache_key
+    from common.cache_keys import horde_user_key
 
     client.get(ROLES, HTTP_APIKEY="requestor-key")
-    key = horde_user_cache_key("requestor-key")
+    key = horde_user_key("requestor-key")
     assert "requestor-key" not in key and cache.get(key) == {"user_id": "1", "username": "alice#1"}
 
 
@@ -221,7 +221,7 @@ def test_lookups_beyond_the_concurrency_bound_are_refused_at_once(horde: Any, se
     import threading
     import time
 
-    from sync.horde_api import HordeUnavailableError, find_user
+    from common.horde_api import HordeUnavailableError, find_user
 
     settings.AI_HORDE_MAX_CONCURRENT_LOOKUPS = 2
     settings.AI_HORDE_TIMEOUT_SECONDS = 2.0

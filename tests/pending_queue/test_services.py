@@ -137,7 +137,7 @@ def test_v1_proposal_converts_to_canonical_and_keeps_legacy_data() -> None:
     assert "type" not in proposal.payload
     approve(proposal)
     proposal_apply(change_id=proposal.pk, actor=BOB)
-    from references.exports import category_legacy_document
+    from tests.factories import category_legacy_document
 
     assert category_legacy_document(SD)["Legacy One"] == sd_legacy("Legacy One")
 

@@ -65,7 +65,7 @@ def test_the_record_page_links_to_a_timeline_with_diffs(superuser: Client) -> No
 
 
 def test_the_timeline_pages_and_refuses_what_it_cannot_show(superuser: Client, settings: object) -> None:
-    from references import admin as references_admin
+    from pending_queue import records_admin as references_admin
 
     record = record_create(
         category=SD, name="Many", payload=sd_payload("Many"), actor=IMPORTER, source="sync"

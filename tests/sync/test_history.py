@@ -14,9 +14,8 @@ from typing import Any
 import pytest
 
 from audit.selectors import audit_chain_verify, audit_replay_record_state
-from references.exports import category_legacy_document
 from sync.services import legacy_import
-from tests.factories import live_record_state
+from tests.factories import category_legacy_document, live_record_state
 
 pytestmark = [pytest.mark.django_db, pytest.mark.slow]
 

@@ -13,7 +13,7 @@ from django.core.management import CommandError, call_command
 from django.test import Client
 from django.utils import timezone
 
-from sync.circuit_breaker import AI_HORDE_BREAKER
+from common.horde_api import AI_HORDE_BREAKER
 from sync.model_statistics import unquantized_key
 from sync.models import ModelStatistics, StatisticsSnapshot, SyncRun, WorkerStatistics
 from sync.selectors import statistics_cache_reset
@@ -467,3 +467,18 @@ def test_broken_and_login_gated_downloads_are_deletion_risk_flags(
         )
     untouched = next(m for n, m in models.items() if n not in (broken, gated))
     assert "has_broken_download" not in untouched["deletion_risk_flags"]
+
+
+@pytest.mark.parametrize("kind", ["with-stats", "deletion-risk"])
+@pytest.mark.parametrize("root", ["/api/", "/"])
+def test_the_statistics_fast_matcher_takes_the_paths_django_routes_there(kind: str, root: str) -> None:
+    from django.urls import resolve
+
+    from sync.fast_path import KINDS, STATISTICS_ROUTE
+
+    path = f"{root}model_references/statistics/image_generation/{kind}"
+    match = STATISTICS_ROUTE.match(path)
+    assert match is not None and match.lastindex is not None
+    assert (match[match.lastindex], KINDS[match.lastindex - 1]) == ("image_generation", kind)
+    assert resolve(path).url_name == f"statistics-{kind}"
+    assert STATISTICS_ROUTE.match(f"{root}model_references/statistics/image_generation") is None

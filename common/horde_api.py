@@ -13,7 +13,6 @@ concurrent look-ups of one key share a single request.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import math
 import re
@@ -27,10 +26,18 @@ import httpx
 from django.conf import settings
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
+from common.cache_keys import horde_user_key
+from common.health import CircuitBreaker
 from common.shared_cache import cache_get, cache_set
-from sync.circuit_breaker import AI_HORDE_BREAKER
 
 logger = logging.getLogger(__name__)
+
+#: After three consecutive failures, identity look-ups and statistics fetches fail fast
+#: (503) for a cool-down instead of piling requests onto a struggling upstream; then one
+#: probe at a time. ``/heartbeat`` shows its state.
+AI_HORDE_BREAKER = CircuitBreaker(
+    "the AI Horde API", failure_threshold=3, cool_down_seconds=settings.AI_HORDE_COOL_DOWN_SECONDS
+)
 
 VALID_KEY_CACHE_SECONDS = 300
 INVALID_KEY_CACHE_SECONDS = 60
@@ -90,14 +97,6 @@ class HordeUser:
     username: str
 
 
-def _key_digest(apikey: str) -> str:
-    return hashlib.sha256(apikey.encode("utf-8", "surrogatepass")).hexdigest()
-
-
-def horde_user_cache_key(apikey: str) -> str:
-    return f"horde-user:{_key_digest(apikey)}"
-
-
 def _parse_user(body: object) -> HordeUser | None:
     if not isinstance(body, dict):
         return None
@@ -130,7 +129,7 @@ def find_user(apikey: str) -> HordeUser | None:
     """
     if not is_well_formed_key(apikey):
         return None
-    cache_key = horde_user_cache_key(apikey)
+    cache_key = horde_user_key(apikey)
     cached = _cache_get(cache_key)
     if isinstance(cached, dict):
         if cached.get("invalid"):
