@@ -23,6 +23,7 @@ from audit.services import Actor, PendingEvent
 from common.errors import DomainError
 from pending_queue.models import ChangeProposal, Operation, Status
 from pending_queue.services.shared import explain_not_in, proposal_audit, proposal_summary
+from pending_queue.services.transitions import proposals_transition
 from references.services import RecordChange, payload_validate, records_apply
 
 logger = logging.getLogger(__name__)
@@ -53,8 +54,11 @@ def proposals_recover_stuck(*, now: Any = None) -> int:
             )
         )
         for proposal in stuck:
-            ChangeProposal.objects.filter(pk=proposal.pk, status=Status.APPLYING).update(
-                status=Status.APPROVED, applied_job_id="", applying_since=None, updated_at=now
+            proposals_transition(
+                change_ids=[proposal.pk],
+                to=Status.APPROVED,
+                only_from=[Status.APPLYING],
+                values={"applied_job_id": "", "applying_since": None, "updated_at": now},
             )
             proposal.status = Status.APPROVED
             proposal_audit(
@@ -69,18 +73,28 @@ def _reserve(change_ids: Sequence[int], job_id: str) -> None:
     """Take the apply reservation of approved proposals (committed on its own)."""
     now = timezone.now()
     with transaction.atomic():
-        reserved = (
-            ChangeProposal.objects.filter(pk__in=change_ids)
-            .filter(Q(status=Status.APPROVED) | Q(status=Status.APPLYING, applied_job_id=job_id))
-            .update(status=Status.APPLYING, applied_job_id=job_id, applying_since=now, updated_at=now)
+        # A retried job (same id) renews its own reservations: not a status change, so
+        # not a transition; the approved ones move to applying through the table.
+        renewed = ChangeProposal.objects.filter(
+            pk__in=change_ids, status=Status.APPLYING, applied_job_id=job_id
+        ).update(applying_since=now, updated_at=now)
+        reserved = renewed + proposals_transition(
+            change_ids=change_ids,
+            to=Status.APPLYING,
+            only_from=[Status.APPROVED],
+            values={"applied_job_id": job_id, "applying_since": now, "updated_at": now},
         )
         if reserved != len(set(change_ids)):
             raise explain_not_in(list(change_ids), [Status.APPROVED])
 
 
 def _release(change_ids: Sequence[int], job_id: str) -> None:
-    ChangeProposal.objects.filter(pk__in=change_ids, status=Status.APPLYING, applied_job_id=job_id).update(
-        status=Status.APPROVED, applied_job_id="", applying_since=None, updated_at=timezone.now()
+    proposals_transition(
+        change_ids=change_ids,
+        to=Status.APPROVED,
+        only_from=[Status.APPLYING],
+        also=Q(applied_job_id=job_id),
+        values={"applied_job_id": "", "applying_since": None, "updated_at": timezone.now()},
     )
 
 

@@ -25,6 +25,7 @@ from horde_model_reference.meta_consts import (
 )
 from pending_queue.models import ChangeProposal, Operation, Status, SubmittedFormat
 from pending_queue.services.shared import actor_fields, proposal_audit, proposal_for_update
+from pending_queue.services.transitions import proposals_transition, statuses_allowed_before
 from references.selectors import record_get
 from references.services import (
     new_record_name_problem,
@@ -319,10 +320,11 @@ def proposal_withdraw(*, change_id: int, actor: Actor, source: str = EventSource
     proposal = proposal_for_update(change_id)
     if (proposal.requested_by_kind, proposal.requested_by_id) != (actor.kind, actor.id):
         raise DomainError("Only the requestor may withdraw a proposal.", status=403)
-    if proposal.status != Status.PENDING:
+    if proposal.status not in statuses_allowed_before(Status.WITHDRAWN):
         raise DomainError(f"Change {change_id} is not pending (status={proposal.status}).", status=400)
-    proposal.status = Status.WITHDRAWN
-    proposal.updated_at = timezone.now()
-    proposal.save(update_fields=["status", "updated_at"])
+    now = timezone.now()
+    # Locked above, so the status read is the one the guarded UPDATE sees.
+    proposals_transition(change_ids=[proposal.pk], to=Status.WITHDRAWN, values={"updated_at": now})
+    proposal.status, proposal.updated_at = Status.WITHDRAWN, now
     proposal_audit(actor, source, "proposal.withdrawn", proposal)
     return proposal

@@ -21,6 +21,7 @@ from pending_queue.services.shared import (
     proposal_for_update,
     proposal_summary,
 )
+from pending_queue.services.transitions import proposals_transition, statuses_allowed_before
 from references.selectors import record_get
 
 
@@ -85,29 +86,35 @@ def batch_review(
         reviewed_by_name=actor.display_name,
     )
     if approved:
-        count = ChangeProposal.objects.filter(pk__in=approved, status=Status.PENDING).update(
-            status=Status.APPROVED,
-            batch=batch,
-            approved_at=now,
-            updated_at=now,
-            **actor_fields("approved_by", actor),
+        count = proposals_transition(
+            change_ids=approved,
+            to=Status.APPROVED,
+            # The table also lets ``applying`` fall back to ``approved``; a review does not.
+            only_from=[Status.PENDING],
+            values={
+                "batch": batch,
+                "approved_at": now,
+                "updated_at": now,
+                **actor_fields("approved_by", actor),
+            },
         )
         if count != len(approved):
             # As the established API: an unknown id in a review is a bad request (400).
             raise explain_not_in(approved, [Status.PENDING], missing_status=400)
     if rejected:
-        count = ChangeProposal.objects.filter(
-            pk__in=rejected, status__in=[Status.PENDING, Status.APPROVED]
-        ).update(
-            status=Status.REJECTED,
-            batch=batch,
-            rejected_at=now,
-            reject_reason=reason,
-            updated_at=now,
-            **actor_fields("rejected_by", actor),
+        count = proposals_transition(
+            change_ids=rejected,
+            to=Status.REJECTED,
+            values={
+                "batch": batch,
+                "rejected_at": now,
+                "reject_reason": reason,
+                "updated_at": now,
+                **actor_fields("rejected_by", actor),
+            },
         )
         if count != len(rejected):
-            raise explain_not_in(rejected, [Status.PENDING, Status.APPROVED], missing_status=400)
+            raise explain_not_in(rejected, statuses_allowed_before(Status.REJECTED), missing_status=400)
     by_id = {p.pk: p for p in ChangeProposal.objects.filter(pk__in=[*approved, *rejected])}
     events = [
         PendingEvent(
@@ -138,7 +145,7 @@ def batch_review(
 def proposal_rebase(*, change_id: int, actor: Actor, source: str = EventSource.API) -> ChangeProposal:
     """Re-propose a stale change against the record as it is now; the old one is superseded."""
     old = proposal_for_update(change_id)
-    if old.status not in (Status.PENDING, Status.APPROVED):
+    if old.status not in statuses_allowed_before(Status.SUPERSEDED):
         raise DomainError(f"Change {change_id} cannot be re-based (status={old.status}).", status=400)
     current = record_get(category=old.category, name=old.model_name)
     operation = old.operation
@@ -173,8 +180,11 @@ def proposal_rebase(*, change_id: int, actor: Actor, source: str = EventSource.A
         requested_at=old.requested_at,
         updated_at=now,
     )
-    updated = ChangeProposal.objects.filter(pk=old.pk, status=old.status).update(
-        status=Status.SUPERSEDED, superseded_by=new, updated_at=now
+    updated = proposals_transition(
+        change_ids=[old.pk],
+        to=Status.SUPERSEDED,
+        only_from=[old.status],
+        values={"superseded_by": new, "updated_at": now},
     )
     if updated != 1:
         raise DomainError(f"Change {change_id} changed while re-basing; try again.", status=409)

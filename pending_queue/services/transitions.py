@@ -9,7 +9,7 @@ with what they asked for and explain a shortfall in their own terms.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from django.db.models import Q
@@ -32,14 +32,14 @@ def proposals_transition(
     to: Status,
     only_from: Sequence[str] = (),
     also: Q | None = None,
-    **fields: Any,
+    values: Mapping[str, Any],
 ) -> int:
     """Move the given proposals to ``to`` where the table allows it; return how many moved.
 
     ``only_from`` narrows the allowed sources further (approving takes ``pending`` only,
     though the table also lets ``applying`` fall back to ``approved``); naming a source
     the table does not allow raises ``TransitionNotAllowedError``. ``also`` adds a
-    condition (the apply reservation's job id). ``fields`` are written with the status.
+    condition (the apply reservation's job id). ``values`` are written with the status.
     """
     allowed = statuses_allowed_before(to)
     if not allowed:
@@ -53,4 +53,4 @@ def proposals_transition(
     query = ChangeProposal.objects.filter(pk__in=list(change_ids), status__in=sources)
     if also is not None:
         query = query.filter(also)
-    return query.update(status=to, **fields)
+    return query.update(**values, status=to)
