@@ -15,16 +15,16 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import BigIntegerField, Case, Q, Value, When
 from django.utils import timezone
 
 from audit.models import EventSource
-from audit.services import Actor, PendingEvent
+from audit.services import Actor, PendingEvent, audit_events_append
 from common.errors import DomainError
 from pending_queue.models import ChangeProposal, Operation, Status
-from pending_queue.services.shared import explain_not_in, proposal_audit, proposal_summary
+from pending_queue.services.shared import actor_fields, explain_not_in, proposal_audit, proposal_summary
 from pending_queue.services.transitions import proposals_transition
-from references.services import RecordChange, payload_validate, records_apply
+from references.services import RecordChange, records_plan, records_write
 
 logger = logging.getLogger(__name__)
 
@@ -105,8 +105,9 @@ def _apply_reserved(
     """Apply reserved proposals in order, in one transaction; stop at the first that fails.
 
     Returns the applied proposals, and the index and reason of the failure (if
-    any). The record changes go through ``references.services.records_apply``
-    in bulk, with each ``proposal.applied`` audit event right after its record's.
+    any). The record changes go through the references write engine in bulk; its
+    ``record.*`` events and each ``proposal.applied`` event right after its
+    record's are appended once, here.
     """
     locked = {p.pk: p for p in ChangeProposal.objects.select_for_update().filter(pk__in=ids)}
     ordered = [locked[i] for i in ids]
@@ -119,59 +120,60 @@ def _apply_reserved(
                 DomainError(f"Change {proposal.pk} is no longer reserved by this apply.", status=409),
             )
             break
-        payload = None
-        if proposal.operation != Operation.DELETE:
-            assert proposal.payload is not None
-            try:
-                # Validated when proposed; validated again now, with today's rules.
-                payload = payload_validate(category=proposal.category, payload=proposal.payload, strict=True)
-            except DomainError as error:
-                stop = (index, error)
-                break
         changes.append(
             RecordChange(
                 category=proposal.category,
                 name=proposal.model_name,
                 operation=proposal.operation,
-                payload=payload,
+                # A delete's payload is the record as it was proposed away: not a write.
+                payload=None if proposal.operation == Operation.DELETE else proposal.payload,
                 legacy_residue=proposal.legacy_residue,
                 expected_version=proposal.base_version,
             )
         )
-    now = timezone.now()
-
-    def mark_applied(index: int, version: int | None) -> list[PendingEvent]:
-        proposal = ordered[index]
-        proposal.status = Status.APPLIED
-        proposal.applied_at = proposal.updated_at = now
-        proposal.applied_version = version if version is not None else proposal.base_version
-        proposal.applying_since = None
-        proposal.applied_by_kind, proposal.applied_by_id = actor.kind, actor.id
-        proposal.applied_by_name = actor.display_name
-        details = {"job_id": job_id, "version": proposal.applied_version}
-        summary = proposal_summary(proposal)
-        return [
-            PendingEvent("proposal.applied", proposal.category, proposal.model_name, None, summary, details)
-        ]
-
-    result = records_apply(changes=changes, actor=actor, source=source, events_after=mark_applied)
-    applied = ordered[: len(result.versions)]
+    plan = records_plan(changes=changes)
+    applied = ordered[: len(plan.steps)]
     if applied:
-        ChangeProposal.objects.bulk_update(
-            applied,
-            [
-                "status",
-                "applied_at",
-                "applied_version",
-                "applying_since",
-                "updated_at",
-                "applied_by_kind",
-                "applied_by_id",
-                "applied_by_name",
-            ],
+        written = records_write(plan=plan)
+        now = timezone.now()
+        events: list[PendingEvent] = []
+        for proposal, record_event, version in zip(applied, written.events, written.versions, strict=True):
+            proposal.status = Status.APPLIED
+            proposal.applied_at = proposal.updated_at = now
+            proposal.applied_version = version if version is not None else proposal.base_version
+            proposal.applying_since = None
+            proposal.applied_by_kind, proposal.applied_by_id = actor.kind, actor.id
+            proposal.applied_by_name = actor.display_name
+            details = {"job_id": job_id, "version": proposal.applied_version}
+            summary = proposal_summary(proposal)
+            events.append(record_event)
+            events.append(
+                PendingEvent(
+                    "proposal.applied", proposal.category, proposal.model_name, None, summary, details
+                )
+            )
+        moved = proposals_transition(
+            change_ids=[p.pk for p in applied],
+            to=Status.APPLIED,
+            only_from=[Status.APPLYING],
+            also=Q(applied_job_id=job_id),
+            values={
+                "applied_at": now,
+                "updated_at": now,
+                "applying_since": None,
+                # Each proposal records the version its own change produced: one UPDATE.
+                "applied_version": Case(
+                    *[When(pk=p.pk, then=Value(p.applied_version)) for p in applied],
+                    output_field=BigIntegerField(),
+                ),
+                **actor_fields("applied_by", actor),
+            },
         )
-    if result.failure is not None:
-        return applied, result.failed_index, result.failure
+        if moved != len(applied):  # locked and checked above: only a bug gets here
+            raise DomainError("The reserved proposals changed while applying; try again.", status=409)
+        audit_events_append(events=events, actor=actor, source=source)
+    if plan.failure is not None:
+        return applied, plan.failed_index, plan.failure
     if stop is not None:
         return applied, stop[0], stop[1]
     return applied, None, None

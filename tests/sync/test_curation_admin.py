@@ -13,10 +13,10 @@ from django.utils import timezone
 from audit.services import Actor
 from pending_queue.services import proposal_create, proposal_create_v2
 from references.models import ModelRecord
-from references.services import record_create
 from sync.models import DownloadLinkCheck, SyncRun
 from sync.usage import model_usage
 from tests.factories import sd_payload
+from tests.record_writes import record_create
 
 pytestmark = pytest.mark.django_db
 
