@@ -1,6 +1,7 @@
 """Proposing, reviewing, applying and purging changes: the only way records change through the queue.
 
-One module per concern (``propose``, ``review``, ``apply``, ``purge``); every status
+One module per concern (``drafts``: a write validated once; ``propose``, ``review``,
+``apply``, ``purge``); every status
 change goes through ``transitions.proposals_transition``, which reads the state
 machine's table. Other apps import the public API from here
 (``pending_queue.services.proposal_create``), not from the modules.
@@ -15,9 +16,15 @@ from pending_queue.services.apply import (
     proposals_apply,
     proposals_recover_stuck,
 )
-from pending_queue.services.propose import (
+from pending_queue.services.drafts import (
     BACKEND_PREFIXES,
     TEXT,
+    ProposalDraft,
+    proposal_draft,
+    proposal_draft_v1,
+    proposal_draft_v2,
+)
+from pending_queue.services.propose import (
     legacy_view_of,
     proposal_create,
     proposal_create_v1,
@@ -40,6 +47,7 @@ __all__ = [
     "ApplyFailure",
     "ApplyOutcome",
     "BatchReview",
+    "ProposalDraft",
     "PurgeResult",
     "TransitionNotAllowedError",
     "apply_preconditions",
@@ -50,6 +58,9 @@ __all__ = [
     "proposal_create",
     "proposal_create_v1",
     "proposal_create_v2",
+    "proposal_draft",
+    "proposal_draft_v1",
+    "proposal_draft_v2",
     "proposal_rebase",
     "proposal_summary",
     "proposal_withdraw",

@@ -11,7 +11,7 @@ from django.test import Client
 from django.utils import timezone
 
 from audit.services import Actor
-from pending_queue.services import proposal_create, proposal_create_v2
+from pending_queue.services import proposal_create, proposal_create_v2, proposal_draft
 from references.models import ModelRecord
 from sync.models import DownloadLinkCheck, SyncRun
 from sync.usage import model_usage
@@ -67,13 +67,16 @@ def curated() -> None:
         path_name="Alpha",
         actor=ALICE,
     )
-    proposal_create(
+    draft = proposal_draft(
         category=SD,
         operation="update",
         model_name="Gamma",
         payload=sd_payload("Gamma", baseline="flux_1", description="upstream"),
         legacy_residue=None,
         submitted_format="v2",
+    )
+    proposal_create(
+        draft=draft,
         actor=SYSTEM,
         upstream_conflict=True,
     )
