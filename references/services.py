@@ -1,8 +1,10 @@
-"""The only code that writes records.
+"""The only code that writes records: one write engine (``records_plan`` + ``records_write``).
 
-Every create, update and delete takes a new version from the global sequence,
-bumps the category revision and appends an audit event, all in one transaction.
-The two callers are the pending queue's apply and the importer.
+Every create, update and delete takes a new version from the global sequence and
+bumps the category revision; its audit event is appended in the same transaction
+by the caller (with the caller's own events). The callers are the pending queue's
+apply, the upstream fast-forward (``records_apply``) and the importer
+(``category_sync``).
 """
 
 from __future__ import annotations
