@@ -1,8 +1,10 @@
-"""The only code that writes records.
+"""The only code that writes records: one write engine (``records_plan`` + ``records_write``).
 
-Every create, update and delete takes a new version from the global sequence,
-bumps the category revision and appends an audit event, all in one transaction.
-The two callers are the pending queue's apply and the importer.
+Every create, update and delete takes a new version from the global sequence and
+bumps the category revision; its audit event is appended in the same transaction
+by the caller (with the caller's own events). The callers are the pending queue's
+apply, the upstream fast-forward (``records_apply``) and the importer
+(``category_sync``).
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ import logging
 import math
 import unicodedata
 import uuid
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -245,9 +247,20 @@ def _conflict(category: str, name: str, current: int, expected: int) -> DomainEr
     )
 
 
+# --- the write engine ------------------------------------------------------------
+#
+# One executor for "apply these record changes at this base", used by the pending
+# queue's apply, the upstream import and the legacy importer (``category_sync``):
+# ``records_plan`` locks the records and checks each change against the state the
+# previous ones leave; ``records_write`` allocates versions, writes in bulk, bumps
+# each category's revision and returns the ``record.*`` events. The caller appends
+# those events (merged with its own, such as ``proposal.applied``) once, in the same
+# transaction: nothing here calls back up into the apps that use it.
+
+
 @dataclass(frozen=True)
 class RecordChange:
-    """One requested change of one record (what an applied proposal asks for)."""
+    """One requested change of one record (what an applied proposal or an import asks for)."""
 
     category: str
     name: str
@@ -260,6 +273,42 @@ class RecordChange:
 
 
 @dataclass
+class RecordStep:
+    """One change, checked: the record's state before it and the state it leaves (None: deleted)."""
+
+    index: int
+    change: RecordChange
+    before: dict[str, Any] | None
+    after: dict[str, Any] | None
+
+
+@dataclass
+class RecordsPlan:
+    """Checked changes (a prefix of those asked for) and, if any, why the next one failed.
+
+    Made by ``records_plan`` and written by ``records_write``, in one transaction: the
+    records it read are locked until that transaction ends.
+    """
+
+    steps: list[RecordStep]
+    failure: DomainError | None = None
+    failed_index: int | None = None
+    # Changes left out because they would store exactly what is stored (``skip_unchanged``).
+    unchanged: list[str] = field(default_factory=list)
+    current: dict[tuple[str, str], ModelRecord] = field(default_factory=dict)
+
+
+@dataclass
+class RecordsWritten:
+    """What ``records_write`` did, step by step; ``events`` are for the caller to append."""
+
+    versions: list[int | None]
+    # One ``record.*`` event per step, in step order.
+    events: list[PendingEvent]
+    revisions: dict[str, int]
+
+
+@dataclass
 class RecordChangesResult:
     """The changes applied (a prefix of those asked for) and, if any, why the next one failed."""
 
@@ -268,76 +317,61 @@ class RecordChangesResult:
     failed_index: int | None = None
 
 
-@dataclass
-class _Planned:
-    index: int
-    change: RecordChange
-    before: dict[str, Any] | None
-    after: dict[str, Any] | None
+def _state_after(change: RecordChange, before: dict[str, Any] | None) -> dict[str, Any]:
+    """The record a create or update leaves, through the one validation every write gets here.
+
+    Lenient on purpose: the strict rules ran once, at the edge (a write route's
+    validated draft, DECISIONS 9). What arrives here may have been valid under older
+    rules (a proposal queued before a rule tightened, a record as upstream publishes
+    it) and must still apply; what it must never do is store a payload the client's
+    models cannot read.
+    """
+    assert change.payload is not None
+    payload = payload_validate(category=change.category, payload=change.payload, strict=False)
+    residue = change.legacy_residue
+    if residue is None:
+        residue = before["legacy_residue"] if before is not None else {}
+    return {"payload": payload, "legacy_residue": residue, "version": 0}
 
 
-def _plan(
-    changes: Sequence[RecordChange], current: dict[tuple[str, str], ModelRecord]
-) -> tuple[list[_Planned], int | None, DomainError | None]:
-    """Check each change against the state the previous ones leave; stop at the first that fails."""
-    state: dict[tuple[str, str], dict[str, Any] | None] = {key: record_state(r) for key, r in current.items()}
-    planned: list[_Planned] = []
-    for index, change in enumerate(changes):
-        key = (change.category, change.name)
-        before = state.get(key)
-        try:
-            if change.operation == "create":
-                problem = record_name_problem(change.name)
-                if problem:
-                    raise DomainError(
-                        [{"loc": ["path", "name"], "msg": problem, "type": "value_error"}], status=422
-                    )
-                if before is not None:
-                    raise DomainError(
-                        f"'{change.category}/{change.name}' already exists", status=409, code="conflict"
-                    )
-            elif before is None:
-                raise DomainError(
-                    f"'{change.category}/{change.name}' does not exist", status=404, code="not_found"
-                )
-            elif change.expected_version is not None and before["version"] != change.expected_version:
-                raise _conflict(change.category, change.name, before["version"], change.expected_version)
-            if change.operation == "delete":
-                after = None
-            else:
-                assert change.payload is not None
-                payload = payload_validate(category=change.category, payload=change.payload, strict=False)
-                residue = change.legacy_residue
-                if residue is None:
-                    residue = before["legacy_residue"] if before is not None else {}
-                unrenderable = record_render_problem(change.category, change.name, payload, residue)
-                if unrenderable:
-                    raise DomainError(unrenderable, status=422)
-                after = {"payload": payload, "legacy_residue": residue, "version": 0}
-        except DomainError as error:
-            return planned, index, error
-        planned.append(_Planned(index, change, before, after))
-        state[key] = after
-    return planned, None, None
+def _step_check(change: RecordChange, before: dict[str, Any] | None) -> dict[str, Any] | None:
+    """Existence, base version and payload of one change against the state before it."""
+    if change.operation == "create":
+        problem = record_name_problem(change.name)
+        if problem:
+            raise DomainError([{"loc": ["path", "name"], "msg": problem, "type": "value_error"}], status=422)
+        if before is not None:
+            raise DomainError(
+                f"'{change.category}/{change.name}' already exists", status=409, code="conflict"
+            )
+    elif before is None:
+        raise DomainError(f"'{change.category}/{change.name}' does not exist", status=404, code="not_found")
+    elif change.expected_version is not None and before["version"] != change.expected_version:
+        raise _conflict(change.category, change.name, before["version"], change.expected_version)
+    if change.operation == "delete":
+        return None
+    return _state_after(change, before)
 
 
-@transaction.atomic(savepoint=False)
-def records_apply(
-    *,
-    changes: Sequence[RecordChange],
-    actor: Actor,
-    source: str,
-    request_id: str = "",
-    events_after: Callable[[int, int | None], list[PendingEvent]] | None = None,
-) -> RecordChangesResult:
-    """Apply changes in order, in the caller's transaction, stopping at the first that fails.
+def _unchanged(before: dict[str, Any] | None, after: dict[str, Any] | None) -> bool:
+    return (
+        before is not None
+        and after is not None
+        and (after["payload"], after["legacy_residue"]) == (before["payload"], before["legacy_residue"])
+    )
 
-    Each change is checked against the state the previous ones leave (existence,
-    ``expected_version``, validation); the ones before a failure are written in
-    bulk: versions from the global sequence, one revision bump per category, and
-    one append of all audit events (``events_after(index, version)`` adds the
-    caller's own events right after each change's). Nothing is written for the
-    failed change or those after it.
+
+def records_plan(
+    *, changes: Sequence[RecordChange], skip_unchanged: bool = False, check_render: bool = True
+) -> RecordsPlan:
+    """Lock the records the changes name and check each change in order; stop at the first that fails.
+
+    Each change is checked against the state the previous ones leave. With
+    ``skip_unchanged`` an update that would store exactly what is stored is left out
+    (and listed in ``unchanged``): the importer brings a whole category in line and
+    writes only what differs. ``check_render`` refuses (422) a record that would not
+    render in every format (DECISIONS 33); only the importer turns it off (see
+    ``category_sync``). Must run in the transaction that writes the plan.
     """
     names_by_category: dict[str, set[str]] = {}
     for change in changes:
@@ -345,56 +379,106 @@ def records_apply(
             names_by_category.setdefault(MODEL_REFERENCE_CATEGORY(change.category).value, set()).add(
                 change.name
             )
-    current: dict[tuple[str, str], ModelRecord] = {}
+    plan = RecordsPlan(steps=[])
     for category, names in sorted(names_by_category.items()):
         for record in ModelRecord.objects.select_for_update().filter(category=category, name__in=names):
-            current[(record.category, record.name)] = record
-    planned, failed_index, failure = _plan(changes, current)
-    result = RecordChangesResult(failure=failure, failed_index=failed_index)
-    if not planned:
-        return result
-
-    versions = iter(_versions_allocate(sum(1 for p in planned if p.after is not None)))
-    now = timezone.now()
-    events: list[PendingEvent] = []
-    final: dict[tuple[str, str], dict[str, Any] | None] = {}
-    counts: dict[str, dict[str, int]] = {}
-    last: dict[str, tuple[str, str]] = {}
-    actions = {
-        "create": AuditAction.RECORD_CREATED,
-        "update": AuditAction.RECORD_UPDATED,
-        "delete": AuditAction.RECORD_DELETED,
+            plan.current[(record.category, record.name)] = record
+    state: dict[tuple[str, str], dict[str, Any] | None] = {
+        key: record_state(record) for key, record in plan.current.items()
     }
-    for step in planned:
+    for index, change in enumerate(changes):
+        key = (change.category, change.name)
+        before = state.get(key)
+        try:
+            after = _step_check(change, before)
+            if skip_unchanged and change.operation == "update" and _unchanged(before, after):
+                plan.unchanged.append(change.name)
+                continue
+            if check_render and after is not None:
+                problem = record_render_problem(
+                    change.category, change.name, after["payload"], after["legacy_residue"]
+                )
+                if problem:
+                    raise DomainError(problem, status=422)
+        except DomainError as error:
+            plan.failure, plan.failed_index = error, index
+            break
+        plan.steps.append(RecordStep(index, change, before, after))
+        state[key] = after
+    return plan
+
+
+_RECORD_ACTIONS = {
+    "create": AuditAction.RECORD_CREATED,
+    "update": AuditAction.RECORD_UPDATED,
+    "delete": AuditAction.RECORD_DELETED,
+}
+
+
+def _positions(
+    plan: RecordsPlan, order: Mapping[str, Sequence[str]], final: dict[tuple[str, str], dict[str, Any] | None]
+) -> dict[tuple[str, str], int]:
+    """Where each new record goes: its index in ``order`` if given, else after the category's last."""
+    positions: dict[tuple[str, str], int] = {}
+    index_of = {category: {name: i for i, name in enumerate(names)} for category, names in order.items()}
+    next_position: dict[str, int] = {}
+    for (category, name), after in final.items():
+        if after is None or (category, name) in plan.current:
+            continue
+        if category in index_of:
+            positions[(category, name)] = index_of[category][name]
+            continue
+        if category not in next_position:
+            top = ModelRecord.objects.filter(category=category).aggregate(top=Max("position"))["top"]
+            next_position[category] = -1 if top is None else top
+        next_position[category] += 1
+        positions[(category, name)] = next_position[category]
+    return positions
+
+
+@transaction.atomic(savepoint=False)
+def records_write(*, plan: RecordsPlan, order: Mapping[str, Sequence[str]] | None = None) -> RecordsWritten:
+    """Write a plan in bulk, in the caller's transaction; return versions and ``record.*`` events.
+
+    Versions come from the global sequence in step order; each category touched
+    (or named in ``order``) gets one revision bump. ``order`` gives a category's
+    whole record order (the importer's): every record's position becomes its index.
+    The caller must append ``events`` (with its own) in this transaction.
+    """
+    order = order or {}
+    versions = iter(_versions_allocate(sum(1 for step in plan.steps if step.after is not None)))
+    now = timezone.now()
+    written = RecordsWritten(versions=[], events=[], revisions={})
+    final: dict[tuple[str, str], dict[str, Any] | None] = {}
+    counts: dict[str, dict[str, int]] = {
+        category: {"create": 0, "update": 0, "delete": 0} for category in order
+    }
+    last: dict[str, tuple[str, str]] = {}
+    for step in plan.steps:
         change = step.change
         version = next(versions) if step.after is not None else None
         if step.after is not None:
             step.after["version"] = version
         final[(change.category, change.name)] = step.after
-        tally = counts.setdefault(change.category, {"create": 0, "update": 0, "delete": 0})
-        tally[change.operation] += 1
+        counts.setdefault(change.category, {"create": 0, "update": 0, "delete": 0})[change.operation] += 1
         last[change.category] = (change.operation, change.name)
-        events.append(
-            PendingEvent(actions[change.operation], change.category, change.name, step.before, step.after)
+        written.events.append(
+            PendingEvent(
+                _RECORD_ACTIONS[change.operation], change.category, change.name, step.before, step.after
+            )
         )
-        if events_after is not None:
-            events.extend(events_after(step.index, version))
-        result.versions.append(version)
+        written.versions.append(version)
 
-    next_position: dict[str, int] = {}
+    positions = _positions(plan, order, final)
     to_create: list[ModelRecord] = []
     to_update: list[ModelRecord] = []
     to_delete: dict[str, list[str]] = {}
     for (category, name), after in final.items():
-        existing = current.get((category, name))
+        existing = plan.current.get((category, name))
         if after is None:
             if existing is not None:
                 to_delete.setdefault(category, []).append(name)
         elif existing is None:
-            if category not in next_position:
-                top = ModelRecord.objects.filter(category=category).aggregate(top=Max("position"))["top"]
-                next_position[category] = -1 if top is None else top
-            next_position[category] += 1
             to_create.append(
                 ModelRecord(
                     category=category,
@@ -402,7 +486,7 @@ def records_apply(
                     payload=after["payload"],
                     legacy_residue=after["legacy_residue"],
                     version=after["version"],
-                    position=next_position[category],
+                    position=positions[(category, name)],
                     created_at=now,
                     updated_at=now,
                 )
@@ -414,82 +498,59 @@ def records_apply(
     for category, doomed in to_delete.items():
         ModelRecord.objects.filter(category=category, name__in=doomed).delete()
     if to_update:
-        ModelRecord.objects.bulk_update(to_update, ["payload", "legacy_residue", "version", "updated_at"])
+        ModelRecord.objects.bulk_update(
+            to_update, ["payload", "legacy_residue", "version", "updated_at"], batch_size=500
+        )
     if to_create:
-        ModelRecord.objects.bulk_create(to_create)
+        ModelRecord.objects.bulk_create(to_create, batch_size=500)
+    for category, names in order.items():
+        _category_reorder(category, names)
     for category, tally in sorted(counts.items()):
-        _category_state_bump(
+        operation, name = last.get(category, ("", ""))
+        state = _category_state_bump(
             category,
             created=tally["create"],
             updated=tally["update"],
             deleted=tally["delete"],
-            changes=sum(tally.values()),
-            last_operation=last[category][0],
-            last_model=last[category][1],
+            changes=max(1, sum(tally.values())),
+            last_operation=operation,
+            last_model=name,
         )
-    audit_events_append(events=events, actor=actor, source=source, request_id=request_id)
+        written.revisions[category] = state.revision
+    return written
+
+
+def _category_reorder(category: str, names: Sequence[str]) -> None:
+    """Give every record of the category its index in ``names`` (records not named keep theirs)."""
+    position_of = {name: index for index, name in enumerate(names)}
+    moved = [
+        record
+        for record in ModelRecord.objects.filter(category=category).only("pk", "name", "position")
+        if record.position != position_of.get(record.name, record.position)
+    ]
+    for record in moved:
+        record.position = position_of[record.name]
+    if moved:
+        ModelRecord.objects.bulk_update(moved, ["position"], batch_size=500)
+
+
+@transaction.atomic(savepoint=False)
+def records_apply(
+    *, changes: Sequence[RecordChange], actor: Actor, source: str, request_id: str = ""
+) -> RecordChangesResult:
+    """Plan, write and audit changes in the caller's transaction, stopping at the first that fails.
+
+    For callers with no events of their own (the upstream fast-forward). Nothing is
+    written for the failed change or those after it.
+    """
+    plan = records_plan(changes=changes)
+    result = RecordChangesResult(failure=plan.failure, failed_index=plan.failed_index)
+    if not plan.steps:
+        return result
+    written = records_write(plan=plan)
+    result.versions = written.versions
+    audit_events_append(events=written.events, actor=actor, source=source, request_id=request_id)
     return result
-
-
-def _record_apply_one(change: RecordChange, actor: Actor, source: str, request_id: str) -> int | None:
-    result = records_apply(changes=[change], actor=actor, source=source, request_id=request_id)
-    if result.failure is not None:
-        raise result.failure
-    return result.versions[0]
-
-
-@transaction.atomic
-def record_create(
-    *,
-    category: str,
-    name: str,
-    payload: dict[str, Any],
-    legacy_residue: dict[str, Any] | None = None,
-    actor: Actor,
-    source: str,
-    request_id: str = "",
-) -> ModelRecord:
-    """Create a record; 409 if the name exists in the category, 422 for a bad name or payload."""
-    category = MODEL_REFERENCE_CATEGORY(category).value
-    change = RecordChange(category, name, "create", payload, legacy_residue or {})
-    _record_apply_one(change, actor, source, request_id)
-    return ModelRecord.objects.get(category=category, name=name)
-
-
-@transaction.atomic
-def record_update(
-    *,
-    category: str,
-    name: str,
-    payload: dict[str, Any],
-    legacy_residue: dict[str, Any] | None = None,
-    expected_version: int | None = None,
-    actor: Actor,
-    source: str,
-    request_id: str = "",
-) -> ModelRecord:
-    """Replace a record's payload; 404 if missing, 409 if it moved past ``expected_version``."""
-    category = MODEL_REFERENCE_CATEGORY(category).value
-    change = RecordChange(category, name, "update", payload, legacy_residue, expected_version)
-    _record_apply_one(change, actor, source, request_id)
-    return ModelRecord.objects.get(category=category, name=name)
-
-
-@transaction.atomic
-def record_delete(
-    *,
-    category: str,
-    name: str,
-    expected_version: int | None = None,
-    actor: Actor,
-    source: str,
-    request_id: str = "",
-) -> None:
-    """Delete a record; 404 if missing, 409 if it moved past ``expected_version``."""
-    category = MODEL_REFERENCE_CATEGORY(category).value
-    _record_apply_one(
-        RecordChange(category, name, "delete", expected_version=expected_version), actor, source, request_id
-    )
 
 
 @dataclass
@@ -530,7 +591,7 @@ def category_sync(
     allow_mass_delete: bool = False,
     dry_run: bool = False,
 ) -> CategorySyncReport:
-    """Make a category hold exactly ``entries`` (in their order).
+    """Make a category hold exactly ``entries`` (in their order), through the write engine.
 
     Records named in ``keep_names`` (entries the source had but could not be
     converted) are left as they are. Deleting more than 20% of a non-empty
@@ -542,7 +603,11 @@ def category_sync(
     report = CategorySyncReport(category=category)
     # Lock the category: two imports of one category must not interleave.
     CategoryState.objects.select_for_update().get_or_create(category=category)
-    existing = {r.name: r for r in ModelRecord.objects.filter(category=category).order_by("position", "name")}
+    existing = dict(
+        ModelRecord.objects.filter(category=category)
+        .order_by("position", "name")
+        .values_list("name", "version")
+    )
     keep = set(keep_names)
     desired_names = [entry.name for entry in entries]
     seen: set[str] = set()
@@ -553,28 +618,30 @@ def category_sync(
         problem = record_name_problem(entry.name)
         if problem:
             raise DomainError(f"{category}: record '{entry.name}': {problem}", status=422)
-    entries = [
-        CanonicalEntry(
-            name=entry.name,
-            payload=payload_validate(category=category, payload=entry.payload, strict=False),
-            legacy_residue=entry.legacy_residue,
-        )
-        for entry in entries
-    ]
-
-    creates: list[CanonicalEntry] = []
-    updates: list[tuple[ModelRecord, CanonicalEntry]] = []
-    for entry in entries:
-        current = existing.get(entry.name)
-        if current is None:
-            creates.append(entry)
-        elif current.payload != entry.payload or current.legacy_residue != entry.legacy_residue:
-            updates.append((current, entry))
-        else:
-            report.unchanged.append(entry.name)
     deletes = [name for name in existing if name not in seen and name not in keep]
-    report.created = [e.name for e in creates]
-    report.updated = [record.name for record, _ in updates]
+    # Deletes, then updates, then creates: a category's last operation is then, as it
+    # always was, its last create, else its last update, else its last delete.
+    changes = [RecordChange(category, name, "delete", expected_version=existing[name]) for name in deletes]
+    changes += [
+        RecordChange(category, e.name, "update", e.payload, e.legacy_residue, existing[e.name])
+        for e in entries
+        if e.name in existing
+    ]
+    changes += [
+        RecordChange(category, e.name, "create", e.payload, e.legacy_residue)
+        for e in entries
+        if e.name not in existing
+    ]
+    # The importer has never run the per-record render check, and keeps it so: it
+    # would double the cost of a full import, and every entry was just converted
+    # from a legacy document (an image entry must rebuild its source exactly). The
+    # lenient validation still bounds every payload number.
+    plan = records_plan(changes=changes, skip_unchanged=True, check_render=False)
+    if plan.failure is not None:
+        raise plan.failure
+    report.created = [s.change.name for s in plan.steps if s.change.operation == "create"]
+    report.updated = [s.change.name for s in plan.steps if s.change.operation == "update"]
+    report.unchanged = plan.unchanged
     report.deleted = deletes
 
     if existing and len(deletes) > MASS_DELETE_THRESHOLD * len(existing) and not allow_mass_delete:
@@ -587,88 +654,17 @@ def category_sync(
 
     default_order = _order_after_sync(list(existing), desired_names, deletes, keep)
     kept_in_place = [name for name in existing if name in keep and name not in seen]
-    target_order = [name for name in desired_names] + kept_in_place
+    target_order = [*desired_names, *kept_in_place]
     report.reordered = default_order != target_order and bool(existing)
     if dry_run or not report.changed:
         return report
 
-    now = timezone.now()
-    versions = iter(_versions_allocate(len(creates) + len(updates)))
-    position_of = {name: index for index, name in enumerate(target_order)}
-    events: list[PendingEvent] = []
-
-    new_rows = [
-        ModelRecord(
-            category=category,
-            name=entry.name,
-            payload=entry.payload,
-            legacy_residue=entry.legacy_residue,
-            version=next(versions),
-            position=position_of[entry.name],
-            created_at=now,
-            updated_at=now,
-        )
-        for entry in creates
-    ]
-    for record, entry in updates:
-        before = record_state(record)
-        record.payload = entry.payload
-        record.legacy_residue = entry.legacy_residue
-        record.version = next(versions)
-        record.updated_at = now
-        events.append(
-            PendingEvent(AuditAction.RECORD_UPDATED, category, record.name, before, record_state(record))
-        )
-    if deletes:
-        for name in deletes:
-            events.append(
-                PendingEvent(AuditAction.RECORD_DELETED, category, name, record_state(existing[name]), None)
-            )
-        ModelRecord.objects.filter(category=category, name__in=deletes).delete()
-    if updates:
-        ModelRecord.objects.bulk_update(
-            [record for record, _ in updates],
-            ["payload", "legacy_residue", "version", "updated_at"],
-            batch_size=500,
-        )
-    ModelRecord.objects.bulk_create(new_rows, batch_size=500)
-    events.extend(
-        PendingEvent(AuditAction.RECORD_CREATED, category, row.name, None, record_state(row))
-        for row in new_rows
-    )
-
-    moved = [
-        record
-        for name, record in existing.items()
-        if name not in set(deletes) and record.position != position_of.get(name, record.position)
-    ]
-    for record in moved:
-        record.position = position_of[record.name]
-    if moved:
-        ModelRecord.objects.bulk_update(moved, ["position"], batch_size=500)
+    written = records_write(plan=plan, order={category: target_order})
+    events = written.events
     if report.reordered:
         events.append(
             PendingEvent(AuditAction.CATEGORY_REORDERED, category, "", None, None, {"order": target_order})
         )
-
-    last_operation, last_model = (
-        ("create", creates[-1].name)
-        if creates
-        else ("update", updates[-1][0].name)
-        if updates
-        else ("delete", deletes[-1])
-        if deletes
-        else ("", "")
-    )
-    state = _category_state_bump(
-        category,
-        created=len(creates),
-        updated=len(updates),
-        deleted=len(deletes),
-        changes=max(1, len(creates) + len(updates) + len(deletes)),
-        last_operation=last_operation,
-        last_model=last_model,
-    )
-    report.revision = state.revision
+    report.revision = written.revisions[category]
     audit_events_append(events=events, actor=actor, source=source)
     return report

@@ -30,9 +30,9 @@ from hypothesis.errors import Unsatisfiable
 from schemathesis.core.result import Err
 
 from audit.services import Actor
-from references.services import record_create
 from tests.factories import sd_payload
 from tests.horde_stub import HordeStub
+from tests.record_writes import record_create
 from tests.servers import database_url, web_servers
 
 GenerationMode = schemathesis.GenerationMode

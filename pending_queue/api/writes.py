@@ -35,8 +35,8 @@ from pending_queue.api.common import (
     text_param,
 )
 from pending_queue.auth import REQUESTOR, identity_of
-from pending_queue.models import ChangeProposal, Operation
-from pending_queue.services import proposal_create_v1, proposal_create_v2
+from pending_queue.models import Operation
+from pending_queue.services import ProposalDraft, proposal_create, proposal_draft_v1, proposal_draft_v2
 
 #: The categories with a legacy (v1) file: the v1 write routes exist for these only.
 LEGACY_CATEGORIES = [c.value for c in MODEL_REFERENCE_CATEGORY if CATEGORY_DESCRIPTORS[c].has_legacy_format]
@@ -60,10 +60,6 @@ def _responses(*codes: int) -> dict[int, Any]:
     return {**{code: known[code] for code in (202, *codes)}, **AUTH_ERRORS}
 
 
-def _accepted(proposal: ChangeProposal) -> Response:
-    return Response(record_wire(proposal), status=202)
-
-
 LEGACY_CATEGORY_PARAMETER = OpenApiParameter(
     "model_category_name", OpenApiTypes.STR, OpenApiParameter.PATH, enum=LEGACY_CATEGORIES
 )
@@ -81,19 +77,20 @@ V2_BODY_HELP = "A v2 record of the category (`name` is required; `record_type`, 
 # --- v1 --------------------------------------------------------------------------
 
 
+def _queue(request: Request, draft: ProposalDraft, route: str) -> Response:
+    """Store a validated draft as the caller's proposal: 202 with the pending-change record."""
+    proposal = proposal_create(
+        draft=draft, actor=identity_of(request).actor, request_metadata={"route": route}
+    )
+    return Response(record_wire(proposal), status=202)
+
+
 def _v1_write(request: Request, category: str, operation: str) -> Response:
     category = category_param(category, LEGACY_CATEGORIES, echo_input=False)
     body = request_body(request)
     verb = "create" if operation == Operation.CREATE else "update"
-    proposal = proposal_create_v1(
-        category=category,
-        operation=operation,
-        body=body,
-        path_name=None,
-        actor=identity_of(request).actor,
-        route=f"{verb}_legacy_{category}_model",
-    )
-    return _accepted(proposal)
+    draft = proposal_draft_v1(category=category, operation=operation, body=body, path_name=None)
+    return _queue(request, draft, f"{verb}_legacy_{category}_model")
 
 
 class V1CategoryWrites(ReadWriteView):
@@ -137,32 +134,19 @@ class V1ModelWriteView(CurationView):
     )
     def delete(self, request: Request, model_category_name: str, model_name: str) -> Response:
         category = category_param(model_category_name, LEGACY_CATEGORIES, echo_input=False)
-        proposal = proposal_create_v1(
-            category=category,
-            operation=Operation.DELETE,
-            body=None,
-            path_name=text_param(model_name, ["path", "model_name"]),
-            actor=identity_of(request).actor,
-            route="delete_legacy_model",
-        )
-        return _accepted(proposal)
+        name = text_param(model_name, ["path", "model_name"])
+        draft = proposal_draft_v1(category=category, operation=Operation.DELETE, body=None, path_name=name)
+        return _queue(request, draft, "delete_legacy_model")
 
 
 # --- v2 --------------------------------------------------------------------------
 
 
 def _v2_write(request: Request, category: str, operation: str, route: str, path_name: str | None) -> Response:
-    category = category_param(category, ALL_CATEGORIES, echo_input=False)
+    """A v2 create or update; ``category`` was checked against the path's enum by the caller."""
     body = request_body(request)
-    proposal = proposal_create_v2(
-        category=category,
-        operation=operation,
-        body=body,
-        path_name=path_name,
-        actor=identity_of(request).actor,
-        route=route,
-    )
-    return _accepted(proposal)
+    draft = proposal_draft_v2(category=category, operation=operation, body=body, path_name=path_name)
+    return _queue(request, draft, route)
 
 
 class V2CategoryWrites(ReadWriteView):
@@ -208,15 +192,9 @@ class V2ModelWrites(ReadWriteView):
     )
     def delete(self, request: Request, model_category_name: str, model_name: str) -> Response:
         category = category_param(model_category_name, ALL_CATEGORIES, echo_input=False)
-        proposal = proposal_create_v2(
-            category=category,
-            operation=Operation.DELETE,
-            body=None,
-            path_name=text_param(model_name, ["path", "model_name"]),
-            actor=identity_of(request).actor,
-            route="delete_v2_model",
-        )
-        return _accepted(proposal)
+        name = text_param(model_name, ["path", "model_name"])
+        draft = proposal_draft_v2(category=category, operation=Operation.DELETE, body=None, path_name=name)
+        return _queue(request, draft, "delete_v2_model")
 
 
 class V2AddView(CurationView):
@@ -233,4 +211,5 @@ class V2AddView(CurationView):
         description="Propose a new model (generic route). " + V2_BODY_HELP,
     )
     def post(self, request: Request, model_category_name: str) -> Response:
-        return _v2_write(request, model_category_name, Operation.CREATE, "create_v2_model", None)
+        category = category_param(model_category_name, ALL_CATEGORIES, echo_input=False)
+        return _v2_write(request, category, Operation.CREATE, "create_v2_model", None)

@@ -33,7 +33,7 @@ from common.errors import DomainError
 from horde_model_reference.legacy import LegacyFormatError
 from horde_model_reference.legacy.types import ConversionIssue
 from pending_queue.models import Operation, SubmittedFormat
-from pending_queue.services import proposal_create
+from pending_queue.services import proposal_create, proposal_draft
 from references.models import ModelRecord
 from references.selectors import record_list
 from references.services import MASS_DELETE_THRESHOLD, RecordChange, records_apply
@@ -294,13 +294,16 @@ def _apply_category(
         outcome.fast_forwarded = [step.name for step in fast]
     for step in queued:
         try:
-            proposal_create(
+            draft = proposal_draft(
                 category=category,
                 operation=step.operation,
                 model_name=step.name,
                 payload=step.new["payload"] if step.new else None,
                 legacy_residue=step.new["legacy_residue"] if step.new else None,
                 submitted_format=SubmittedFormat.V1,
+            )
+            proposal_create(
+                draft=draft,
                 actor=UPSTREAM_ACTOR,
                 source=EventSource.SYNC,
                 request_metadata={"upstream": source_file.origin, "upstream_sha256": sha256},

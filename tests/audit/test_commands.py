@@ -10,9 +10,9 @@ from django.db import connection
 
 from audit.models import AuditChainHead, AuditEvent
 from audit.services import Actor
-from references.services import record_create, record_delete, record_update
 from tests.audit.test_chain import _tamper, append
 from tests.factories import sd_payload
+from tests.record_writes import record_create, record_delete, record_update
 
 pytestmark = pytest.mark.django_db
 

@@ -23,8 +23,8 @@ from django.db import connection
 from audit.services import Actor
 from pending_queue.models import ChangeProposal, Status
 from pending_queue.services import proposal_create_v2
-from references.services import record_create
 from tests.factories import sd_payload
+from tests.record_writes import record_create
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),

@@ -25,8 +25,8 @@ from audit.services import Actor
 from common.database import DETAIL
 from common.health import DATABASE_BREAKER
 from pending_queue.models import ChangeProposal
-from references.services import record_create
 from tests.factories import sd_payload
+from tests.record_writes import record_create
 from tests.servers import TcpProxy, database_url, free_port, request, web_server
 
 V2 = "/api/model_references/v2"

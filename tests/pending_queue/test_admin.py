@@ -18,8 +18,8 @@ from pending_queue.models import ChangeProposal, Status
 from pending_queue.services import batch_review, proposal_create_v2
 from references.models import ModelRecord
 from references.selectors import record_get
-from references.services import record_create, record_update
 from tests.factories import sd_payload
+from tests.record_writes import record_create, record_update
 
 pytestmark = pytest.mark.django_db
 

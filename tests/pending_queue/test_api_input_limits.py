@@ -20,8 +20,9 @@ from horde_model_reference.legacy import canonical_to_legacy_document
 from horde_model_reference.meta_consts import CATEGORY_DESCRIPTORS, MODEL_REFERENCE_CATEGORY
 from pending_queue.models import ChangeProposal
 from references.selectors import category_entries, record_get
-from references.services import number_problems, payload_validate, record_create, record_render_problem
+from references.services import number_problems, payload_validate, record_render_problem
 from tests.factories import sd_legacy, sd_payload
+from tests.record_writes import record_create
 
 pytestmark = pytest.mark.django_db
 

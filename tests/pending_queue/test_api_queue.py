@@ -12,8 +12,8 @@ from django.test import Client
 from audit.services import Actor
 from pending_queue.models import ChangeProposal, Status
 from references.selectors import record_get
-from references.services import record_create, record_update
 from tests.factories import sd_payload
+from tests.record_writes import record_create, record_update
 
 pytestmark = pytest.mark.django_db
 

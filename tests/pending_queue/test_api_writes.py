@@ -11,8 +11,8 @@ from django.test import Client
 from audit.services import Actor
 from pending_queue.models import ChangeProposal, Status
 from references.selectors import record_get
-from references.services import record_create
 from tests.factories import sd_legacy, sd_payload
+from tests.record_writes import record_create
 
 pytestmark = pytest.mark.django_db
 

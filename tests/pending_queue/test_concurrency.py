@@ -29,9 +29,9 @@ from audit.services import Actor
 from pending_queue.models import ChangeProposal, Status
 from pending_queue.services import batch_review, proposal_create_v2
 from references.selectors import record_get
-from references.services import record_create
 from tests.conftest import REPO_ROOT
 from tests.factories import sd_payload
+from tests.record_writes import record_create
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),

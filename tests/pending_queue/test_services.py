@@ -25,8 +25,8 @@ from pending_queue.services import (
     proposals_recover_stuck,
 )
 from references.selectors import record_get
-from references.services import record_create
 from tests.factories import sd_legacy, sd_payload
+from tests.record_writes import record_create
 
 pytestmark = pytest.mark.django_db
 
@@ -218,7 +218,7 @@ def test_apply_many_stops_at_the_first_failure() -> None:
     record_create(
         category=SD, name="Interloper", payload=sd_payload("Interloper"), actor=ALICE, source="sync"
     )
-    from references.services import record_update
+    from tests.record_writes import record_update
 
     record_update(
         category=SD, name="Alpha", payload=sd_payload("Alpha", nsfw=True), actor=ALICE, source="sync"

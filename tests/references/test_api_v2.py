@@ -10,8 +10,8 @@ from django.test import Client
 from audit.services import Actor
 from horde_model_reference.meta_consts import MODEL_REFERENCE_CATEGORY
 from horde_model_reference.model_reference_records import validate_payload
-from references.services import record_create
 from tests.factories import sd_payload
+from tests.record_writes import record_create
 
 pytestmark = pytest.mark.django_db
 

@@ -20,7 +20,7 @@ from django.test import Client
 
 from audit.services import Actor
 from references.fast_path import AsgiDocumentFastPath, Message, Scope, asgi_environ
-from references.services import record_update
+from tests.record_writes import record_update
 
 pytestmark = pytest.mark.django_db
 
@@ -215,8 +215,8 @@ def test_the_asgi_entry_point_end_to_end(monkeypatch: pytest.MonkeyPatch) -> Non
     from django.db import connections
 
     from config.asgi import application
-    from references.services import record_create
     from tests.factories import sd_payload
+    from tests.record_writes import record_create
 
     # The server threads open their own connections: close them after each request,
     # so none outlives the test.

@@ -26,8 +26,8 @@ from audit.services import Actor
 from common.health import CACHE_BREAKER
 from references.document_cache import POINTER_FEED, document_cache_reset
 from references.fast_path import fast_answer
-from references.services import record_create, record_update
 from tests.factories import sd_payload
+from tests.record_writes import record_create, record_update
 
 pytestmark = [
     pytest.mark.django_db,

@@ -13,7 +13,7 @@ from django.test import Client
 from audit.services import Actor
 from references import document_cache
 from references.selectors import record_get
-from references.services import record_update
+from tests.record_writes import record_update
 
 pytestmark = pytest.mark.django_db
 

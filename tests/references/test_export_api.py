@@ -15,8 +15,8 @@ from django.test import Client
 
 from audit.services import Actor
 from references.exports import CURRENT_LINK, RELEASES_DIR, export_release_publish
-from references.services import record_create
 from tests.factories import sd_payload
+from tests.record_writes import record_create
 
 pytestmark = pytest.mark.django_db
 

@@ -23,8 +23,8 @@ from references.exports import (
     export_releases_prune,
 )
 from references.selectors import category_revisions
-from references.services import record_create, record_update
 from tests.factories import sd_payload
+from tests.record_writes import record_create, record_update
 
 ACTOR = Actor.system("test")
 SD = "image_generation"

@@ -13,8 +13,8 @@ from django.test import Client
 
 from audit.services import Actor
 from references.fast_path import fast_answer
-from references.services import record_create
 from tests.factories import sd_payload
+from tests.record_writes import record_create
 
 pytestmark = pytest.mark.django_db
 

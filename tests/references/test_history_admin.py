@@ -14,8 +14,8 @@ from audit.models import AuditEvent
 from audit.services import Actor
 from pending_queue.services import batch_review, proposal_apply, proposal_create_v2
 from references.selectors import record_get
-from references.services import record_create, record_update
 from tests.factories import sd_payload
+from tests.record_writes import record_create, record_update
 
 pytestmark = pytest.mark.django_db
 

@@ -15,8 +15,8 @@ from audit.models import AuditEvent
 from audit.services import Actor
 from pending_queue.services import batch_review, proposal_apply, proposal_create_v2
 from references import history
-from references.services import record_create, record_delete, record_update
 from tests.factories import sd_payload
+from tests.record_writes import record_create, record_delete, record_update
 
 pytestmark = pytest.mark.django_db
 

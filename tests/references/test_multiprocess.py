@@ -11,8 +11,8 @@ from django.conf import settings
 from django.db import connection
 
 from audit.services import Actor
-from references.services import record_create, record_update
 from tests.factories import sd_payload
+from tests.record_writes import record_create, record_update
 from tests.servers import ASGI_SET_UP, WSGI_SET_UP, database_url, web_servers
 
 pytestmark = [

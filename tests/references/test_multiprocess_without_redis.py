@@ -27,7 +27,7 @@ import sys
 import django
 django.setup()
 from audit.services import Actor
-from references.services import record_create, record_update
+from tests.record_writes import record_create, record_update
 from tests.factories import sd_payload
 operation, description = sys.argv[1], sys.argv[2]
 write = record_create if operation == "create" else record_update

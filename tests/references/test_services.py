@@ -9,15 +9,9 @@ from audit.services import Actor
 from common.errors import DomainError
 from references.models import CategoryState, ModelRecord
 from references.selectors import record_get, record_list
-from references.services import (
-    category_sync,
-    payload_validate,
-    record_create,
-    record_delete,
-    record_name_problem,
-    record_update,
-)
+from references.services import category_sync, payload_validate, record_name_problem
 from tests.factories import entry, live_record_state, sd_payload
+from tests.record_writes import record_create, record_delete, record_update
 
 pytestmark = pytest.mark.django_db
 

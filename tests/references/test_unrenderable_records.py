@@ -25,7 +25,7 @@ from references.document_cache import (
 )
 from references.models import CategoryState, ModelRecord
 from references.selectors import record_get
-from references.services import record_update
+from tests.record_writes import record_update
 
 V1 = "/api/model_references/v1"
 V2 = "/api/model_references/v2"

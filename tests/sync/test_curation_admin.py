@@ -11,12 +11,12 @@ from django.test import Client
 from django.utils import timezone
 
 from audit.services import Actor
-from pending_queue.services import proposal_create, proposal_create_v2
+from pending_queue.services import proposal_create, proposal_create_v2, proposal_draft
 from references.models import ModelRecord
-from references.services import record_create
 from sync.models import DownloadLinkCheck, SyncRun
 from sync.usage import model_usage
 from tests.factories import sd_payload
+from tests.record_writes import record_create
 
 pytestmark = pytest.mark.django_db
 
@@ -67,13 +67,16 @@ def curated() -> None:
         path_name="Alpha",
         actor=ALICE,
     )
-    proposal_create(
+    draft = proposal_draft(
         category=SD,
         operation="update",
         model_name="Gamma",
         payload=sd_payload("Gamma", baseline="flux_1", description="upstream"),
         legacy_residue=None,
         submitted_format="v2",
+    )
+    proposal_create(
+        draft=draft,
         actor=SYSTEM,
         upstream_conflict=True,
     )

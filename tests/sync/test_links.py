@@ -12,7 +12,6 @@ import pytest
 from django.core.management import call_command
 
 from audit.services import Actor
-from references.services import record_create, record_update
 from sync.models import DownloadLinkCheck, LinkStatus, SyncLease, SyncRun
 from sync.selectors import link_problems
 from sync.services import sync_lease_acquire, sync_lease_release
@@ -20,6 +19,7 @@ from sync.services.links import check_urls, links_check
 from sync.tasks import check_download_links
 from tests.factories import sd_payload
 from tests.file_host import FileHost
+from tests.record_writes import record_create, record_update
 from tests.servers import SilentPeer
 
 pytestmark = pytest.mark.django_db

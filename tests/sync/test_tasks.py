@@ -18,11 +18,11 @@ from django.utils import timezone
 from audit.services import Actor
 from pending_queue.services import batch_review, proposal_apply, proposal_create_v2
 from references.exports import CURRENT_LINK, MANIFEST_NAME, RELEASES_DIR
-from references.services import record_create
 from sync.models import SyncLease, SyncRun
 from sync.services import export_publish, sync_lease_acquire, sync_lease_release
 from sync.tasks import publish_export
 from tests.factories import sd_payload
+from tests.record_writes import record_create
 
 ALICE = Actor(kind="horde", id="1", display_name="alice#1")
 BOB = Actor(kind="horde", id="2", display_name="bob#2")

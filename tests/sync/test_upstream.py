@@ -22,11 +22,11 @@ from audit.models import AuditEvent
 from audit.services import Actor
 from pending_queue.models import ChangeProposal, Operation, Status
 from references.models import ModelRecord
-from references.services import record_update
 from sync.models import SyncRun, UpstreamBase
 from sync.services.upstream import UpstreamFetchError, upstream_import
 from sync.tasks import import_upstream
 from tests.github_raw_stub import GitHubRawStub, github_raw_stub
+from tests.record_writes import record_update
 from tests.servers import SilentPeer
 
 pytestmark = pytest.mark.django_db

@@ -28,10 +28,10 @@ from audit.services import Actor
 from config.celery import app
 from references.exports import CURRENT_LINK, MANIFEST_NAME
 from references.selectors import record_get
-from references.services import record_create
 from sync.models import SyncLease, SyncRun
 from tests.conftest import REPO_ROOT
 from tests.factories import sd_payload
+from tests.record_writes import record_create
 
 ACTOR = Actor.system("test")
 SD = "image_generation"
