@@ -34,9 +34,8 @@ class ReferenceReads:
 
     # ------------------------------------------------------------------ primitives
 
-    @staticmethod
-    def _category(category: MODEL_REFERENCE_CATEGORY | str) -> MODEL_REFERENCE_CATEGORY:
-        return to_category(category)
+    # The function itself, not a method calling it: it is on every read's hot path.
+    _category = staticmethod(to_category)
 
     def _records(self, category: MODEL_REFERENCE_CATEGORY | str, force: bool) -> Records | None:
         return self._sync.state(self._category(category), force).records

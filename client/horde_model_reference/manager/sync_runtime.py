@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING
 
 from horde_model_reference.backends.base import drive_sync_lazy
 from horde_model_reference.manager.core import ReferenceCore
-from horde_model_reference.manager.state import CategoryState
-from horde_model_reference.meta_consts import MODEL_REFERENCE_CATEGORY
+from horde_model_reference.manager.state import MANAGED_ELSEWHERE_STATE, CategoryState
+from horde_model_reference.meta_consts import CATEGORIES_MANAGED_ELSEWHERE, MODEL_REFERENCE_CATEGORY
 
 if TYPE_CHECKING:
     import httpx
@@ -46,9 +46,14 @@ class SyncRuntime:
 
     def state(self, category: MODEL_REFERENCE_CATEGORY, force: bool) -> CategoryState:
         """The category's state, refreshed first when it expired (or ``force``)."""
-        state = self._core.state_without_refresh(category, force)
-        if state is not None:
-            return state
+        # The hot path (fresh data) is written out rather than calling the core's
+        # state_without_refresh: a cached read is a few dictionary lookups, not more calls.
+        if not force:
+            state = self._core.fresh_state(category)
+            if state is not None:
+                return state
+        elif category in CATEGORIES_MANAGED_ELSEWHERE:
+            return MANAGED_ELSEWHERE_STATE
         # One refresh per category at a time: concurrent readers wait for it and reuse it.
         with self._refresh_locks[category]:
             if not force:
