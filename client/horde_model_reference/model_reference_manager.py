@@ -23,28 +23,27 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from collections.abc import Sequence
+from collections.abc import Awaitable, Generator, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from horde_model_reference import settings as settings_module
 from horde_model_reference.backends.base import ReferenceSource
 from horde_model_reference.manager.async_runtime import AsyncRuntime
 from horde_model_reference.manager.core import ReferenceCore, build_sources
+from horde_model_reference.manager.freshness import FreshnessReads
 from horde_model_reference.manager.metadata import MetadataReads
-from horde_model_reference.manager.prefetch import (
-    DeferredPrefetchHandle,
-    PrefetchStrategy,
-    schedule_async_prefetch,
-)
+from horde_model_reference.manager.prefetch import PrefetchStrategy, schedule_async_prefetch
 from horde_model_reference.manager.state import DataSource
 from horde_model_reference.manager.sync_runtime import SyncRuntime
 from horde_model_reference.manager.typed import TypedReads
-from horde_model_reference.meta_consts import MODEL_REFERENCE_CATEGORY, ReplicateMode
+from horde_model_reference.meta_consts import ReplicateMode
 from horde_model_reference.settings import HordeModelReferenceSettings
 
 if TYPE_CHECKING:
     import asyncio
+
+    import httpx
 
     from horde_model_reference.disk_cache import DiskCache
     from horde_model_reference.popular import HordeStatsCache
@@ -60,7 +59,51 @@ class _Unset:
 _UNSET: Final = _Unset()
 
 
-class ModelReferenceManager(TypedReads, MetadataReads):
+class DeferredPrefetchHandle(Awaitable[None]):
+    """A cache warm-up the caller triggers later.
+
+    Run it with ``handle.run_sync()``, ``await handle.run_async()`` or ``await handle``.
+    """
+
+    def __init__(self, *, manager: ModelReferenceManager, force_refresh: bool) -> None:
+        """Bind the handle to ``manager``; ``force_refresh`` refetches even cached data."""
+        self._manager = manager
+        self._force_refresh = force_refresh
+        self._done = False
+
+    @property
+    def force_refresh(self) -> bool:
+        """Whether running the handle bypasses cached data."""
+        return self._force_refresh
+
+    @property
+    def done(self) -> bool:
+        """Whether the warm-up has run to completion at least once."""
+        return self._done
+
+    def run_sync(self) -> None:
+        """Warm every category now, on the calling thread (blocks; do not call from async code)."""
+        self._manager.ensure_ready(overwrite_existing=self._force_refresh)
+        self._done = True
+
+    async def run_async(self, *, httpx_client: httpx.AsyncClient | None = None) -> None:
+        """Warm every category concurrently on the running event loop.
+
+        Args:
+            httpx_client: An async client to reuse; by default one is created and closed.
+        """
+        await self._manager.ensure_ready_async(
+            overwrite_existing=self._force_refresh,
+            httpx_client=httpx_client,
+        )
+        self._done = True
+
+    def __await__(self) -> Generator[Any, None, None]:
+        """``await handle`` is ``await handle.run_async()``."""
+        return self.run_async().__await__()
+
+
+class ModelReferenceManager(TypedReads, MetadataReads, FreshnessReads):
     """Singleton that fetches, caches and serves the model reference.
 
     The first construction fixes the configuration. Calling ``ModelReferenceManager()``
@@ -314,7 +357,7 @@ class ModelReferenceManager(TypedReads, MetadataReads):
             return
         handle = self.create_deferred_prefetch_handle()
         if strategy is PrefetchStrategy.ASYNC:
-            self._async_prefetch_task = schedule_async_prefetch(handle)
+            self._async_prefetch_task = schedule_async_prefetch(handle.run_async)
 
     def create_deferred_prefetch_handle(self, *, force_refresh: bool = False) -> DeferredPrefetchHandle:
         """Create (and remember as :attr:`deferred_prefetch_handle`) a warm-up handle.
@@ -330,40 +373,6 @@ class ModelReferenceManager(TypedReads, MetadataReads):
     def async_prefetch_task(self) -> asyncio.Task[None] | None:
         """The background warm-up task of the ASYNC strategy, if one was scheduled."""
         return self._async_prefetch_task
-
-    # ------------------------------------------------------------------ freshness
-
-    def data_age_seconds(self, category: MODEL_REFERENCE_CATEGORY | str) -> float | None:
-        """Seconds since a live source last delivered or confirmed the category's data.
-
-        Grows while every source is down and the data is served from memory or the disk
-        cache. None when nothing has been loaded, or the category has no data.
-        """
-        return self._core.data_age_seconds(self._category(category))
-
-    def data_source(self, category: MODEL_REFERENCE_CATEGORY | str) -> DataSource | None:
-        """Where the category's current data came from, or None before it was loaded.
-
-        One of ``primary``, ``export``, ``github``, ``disk_cache`` (every source failed),
-        ``empty`` (no source has this category), ``unavailable`` or ``managed_elsewhere``.
-        """
-        return self._core.data_source(self._category(category))
-
-    def skipped_records(self, category: MODEL_REFERENCE_CATEGORY | str) -> tuple[str, ...]:
-        """Keys of the category's records that could not be parsed at the last load."""
-        return self._core.skipped_records(self._category(category))
-
-    def invalidate_category_cache(self, category: MODEL_REFERENCE_CATEGORY | str) -> None:
-        """Make the next read of ``category`` revalidate with its source.
-
-        The data is kept (and its validator), so an unchanged category costs a 304.
-        """
-        self._core.invalidate(self._category(category))
-
-    def invalidate_all(self) -> None:
-        """:meth:`invalidate_category_cache` for every category."""
-        for category in list(self._core.states):
-            self._core.invalidate(category)
 
 
 __all__ = [

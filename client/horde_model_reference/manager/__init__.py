@@ -2,8 +2,9 @@
 
 Each layer uses only the ones below it:
 
-- :mod:`.prefetch` and :mod:`.metadata`: warm-up strategies; metadata and popularity.
-- :mod:`.typed`: the one ``{category: record type}`` table and the typed accessors built on it.
+- :mod:`.prefetch`: the warm-up strategies and the background warm-up task.
+- :mod:`.typed`: the one ``{category: record type}`` table and the typed accessors built on it;
+  :mod:`.metadata`: metadata and popularity; :mod:`.freshness`: data age, source, invalidation.
 - :mod:`.reads`: the public reads (``*_or_none``, raising, and their ``_async`` twins).
 - :mod:`.sync_runtime` and :mod:`.async_runtime`: the HTTP clients and the locking that
   drive the core's refresh steps, once per flavour.

@@ -7,9 +7,8 @@ from collections.abc import AsyncIterator, Callable, Iterable
 from typing import TYPE_CHECKING
 
 from horde_model_reference.backends.base import drive_async_lazy
-from horde_model_reference.manager.core import ReferenceCore
+from horde_model_reference.manager.core import USER_AGENT, ReferenceCore
 from horde_model_reference.manager.state import CategoryState
-from horde_model_reference.manager.sync_runtime import USER_AGENT
 from horde_model_reference.meta_consts import MODEL_REFERENCE_CATEGORY
 
 if TYPE_CHECKING:

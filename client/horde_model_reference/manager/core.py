@@ -35,6 +35,10 @@ from horde_model_reference.meta_consts import (
 )
 from horde_model_reference.settings import HordeModelReferenceSettings
 
+_CLIENT_VERSION = "0.1.0"
+#: Sent with every request of the sync and async runtimes and of the popularity cache.
+USER_AGENT = f"horde-model-reference-client/{_CLIENT_VERSION}"
+
 
 def build_sources(settings: HordeModelReferenceSettings) -> tuple[ReferenceSource, ...]:
     """The network sources the settings configure, in the order they are tried."""

@@ -7,9 +7,9 @@ from typing import TYPE_CHECKING, Any
 from pydantic import ValidationError
 
 from horde_model_reference.backends.base import drive_async_lazy, drive_sync_lazy
+from horde_model_reference.manager.core import USER_AGENT
 from horde_model_reference.manager.reads import ReferenceReads
 from horde_model_reference.manager.state import logger
-from horde_model_reference.manager.sync_runtime import USER_AGENT
 from horde_model_reference.meta_consts import MODEL_REFERENCE_CATEGORY
 
 if TYPE_CHECKING:

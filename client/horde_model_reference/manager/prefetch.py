@@ -1,8 +1,12 @@
-"""When the manager warms its cache: the strategies, the deferred handle, the background task."""
+"""When the manager warms its cache: the strategies and the background task of ``ASYNC``.
+
+``DeferredPrefetchHandle`` stays in the facade module: it names the manager in its
+signature, and a type-only import of the facade from here would be a cycle.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Generator
+from collections.abc import Callable, Coroutine
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
@@ -10,10 +14,6 @@ from horde_model_reference.manager.state import logger
 
 if TYPE_CHECKING:
     import asyncio
-
-    import httpx
-
-    from horde_model_reference.model_reference_manager import ModelReferenceManager
 
 
 class PrefetchStrategy(StrEnum):
@@ -35,52 +35,8 @@ class PrefetchStrategy(StrEnum):
     """No automatic warm-up; reads still fetch on demand."""
 
 
-class DeferredPrefetchHandle(Awaitable[None]):
-    """A cache warm-up the caller triggers later.
-
-    Run it with ``handle.run_sync()``, ``await handle.run_async()`` or ``await handle``.
-    """
-
-    def __init__(self, *, manager: ModelReferenceManager, force_refresh: bool) -> None:
-        """Bind the handle to ``manager``; ``force_refresh`` refetches even cached data."""
-        self._manager = manager
-        self._force_refresh = force_refresh
-        self._done = False
-
-    @property
-    def force_refresh(self) -> bool:
-        """Whether running the handle bypasses cached data."""
-        return self._force_refresh
-
-    @property
-    def done(self) -> bool:
-        """Whether the warm-up has run to completion at least once."""
-        return self._done
-
-    def run_sync(self) -> None:
-        """Warm every category now, on the calling thread (blocks; do not call from async code)."""
-        self._manager.ensure_ready(overwrite_existing=self._force_refresh)
-        self._done = True
-
-    async def run_async(self, *, httpx_client: httpx.AsyncClient | None = None) -> None:
-        """Warm every category concurrently on the running event loop.
-
-        Args:
-            httpx_client: An async client to reuse; by default one is created and closed.
-        """
-        await self._manager.ensure_ready_async(
-            overwrite_existing=self._force_refresh,
-            httpx_client=httpx_client,
-        )
-        self._done = True
-
-    def __await__(self) -> Generator[Any, None, None]:
-        """``await handle`` is ``await handle.run_async()``."""
-        return self.run_async().__await__()
-
-
-def schedule_async_prefetch(handle: DeferredPrefetchHandle) -> asyncio.Task[None] | None:
-    """Run ``handle`` as a task on the running loop; None (and a warning) when none runs."""
+def schedule_async_prefetch(warm_up: Callable[[], Coroutine[Any, Any, None]]) -> asyncio.Task[None] | None:
+    """Run ``warm_up()`` as a task on the running loop; None (and a warning) when none runs."""
     import asyncio
 
     try:
@@ -91,7 +47,7 @@ def schedule_async_prefetch(handle: DeferredPrefetchHandle) -> asyncio.Task[None
             "manager.deferred_prefetch_handle (run_sync() or await it) to warm the cache."
         )
         return None
-    task = loop.create_task(handle.run_async(), name="horde-model-reference-prefetch")
+    task = loop.create_task(warm_up(), name="horde-model-reference-prefetch")
 
     def _report(completed: asyncio.Task[None]) -> None:
         if completed.cancelled():

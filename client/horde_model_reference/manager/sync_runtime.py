@@ -7,15 +7,12 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from horde_model_reference.backends.base import drive_sync_lazy
-from horde_model_reference.manager.core import ReferenceCore
+from horde_model_reference.manager.core import USER_AGENT, ReferenceCore
 from horde_model_reference.manager.state import MANAGED_ELSEWHERE_STATE, CategoryState
 from horde_model_reference.meta_consts import CATEGORIES_MANAGED_ELSEWHERE, MODEL_REFERENCE_CATEGORY
 
 if TYPE_CHECKING:
     import httpx
-
-_CLIENT_VERSION = "0.1.0"
-USER_AGENT = f"horde-model-reference-client/{_CLIENT_VERSION}"
 
 
 class SyncRuntime:
