@@ -144,6 +144,7 @@ async def test_horde_down_raises_a_clear_error_then_serves_stale_statistics(
 
     horde.server.down = True
     cache = manager._popular_cache
+    assert cache is not None  # made by the first call above
     for key, snapshot in list(cache._snapshots.items()):  # age the snapshot past its TTL
         cache._snapshots[key] = type(snapshot)(snapshot.status, snapshot.usage, snapshot.workers, 0.0)
     stale = await manager.get_popular_models(C.image_generation, limit=1)
