@@ -49,6 +49,8 @@ from references.services import (
     RecordChange,
     new_record_name_problem,
     number_problems,
+    payload_licensing_for_v2_write,
+    payload_licensing_kept,
     payload_validate,
     record_name_problem,
     record_render_problem,
@@ -191,6 +193,9 @@ def proposal_create(
         payload, legacy_residue = current.payload, None
     else:
         assert payload is not None
+        if current is not None:
+            # v1 bodies and upstream changes have no licensing: the record keeps its own.
+            payload = payload_licensing_kept(category=category, payload=payload, current=current.payload)
         residue = legacy_residue
         if residue is None:
             residue = current.legacy_residue if current is not None else {}
@@ -283,6 +288,12 @@ def proposal_create_v2(
         raise DomainError("Model name in the path must match the payload when queuing updates.", status=400)
     _no_backend_prefix(category, body_name)
     current = record_get(category=category, name=body_name)
+    payload = payload_licensing_for_v2_write(
+        category=category,
+        body=body,
+        payload=payload,
+        current=current.payload if operation == Operation.UPDATE and current is not None else None,
+    )
     if operation == Operation.UPDATE and current is not None:
         payload = _preserve_creation_metadata(payload, current.payload)
         residue = legacy_residue_after_v2_write(category, current.legacy_residue, payload)
