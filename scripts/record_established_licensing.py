@@ -176,7 +176,7 @@ def _write_flow() -> dict[str, Any]:
         }
     )
     text_created = TextGenerationModelRecord(
-        name="koboldcpp/Licensed-Text-7B",
+        name="ExampleLabs/Licensed-Text-7B",
         parameters=7_000_000_000,
         baseline="mistral",
         instruct_format="ChatML",
@@ -192,7 +192,7 @@ def _write_flow() -> dict[str, Any]:
 
     return {
         "image_generation": {"name": "Licensed Model", "create": body(created), "update": body(updated)},
-        "text_generation": {"name": "koboldcpp/Licensed-Text-7B", "create": body(text_created)},
+        "text_generation": {"name": "ExampleLabs/Licensed-Text-7B", "create": body(text_created)},
         "image_generation_without_licensing": {"name": "Unlicensed Model", "create": body(no_licensing)},
         "stored_default_on_create": unknown_model_licensing(
             note="No licensing conclusion was supplied when this model was created."
