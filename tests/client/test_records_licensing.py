@@ -77,7 +77,7 @@ def test_file_overrides_must_name_declared_downloads() -> None:
     assert ok.licensing is not None
     assert ok.licensing.assignment_for_file("a.safetensors").license_expression == "MIT"
     assert ok.licensing.assignment_for_file("other") is ok.licensing
-    with pytest.raises(ValidationError, match="not declared downloads: b.bin"):
+    with pytest.raises(ValidationError, match=r"not declared downloads: b\.bin"):
         validate_payload("image_generation", image(config=config, licensing={**MIT, "files": {"b.bin": MIT}}))
 
 
