@@ -44,6 +44,10 @@ def expression_identifiers(expression: str) -> set[str] | None:
         parsed = _SPDX.parse(expression, validate=False)
     except ExpressionError:
         return None
+    except (AssertionError, IndexError, TypeError, ValueError, RecursionError):
+        # The parser's own bugs on malformed input ("()", "( AND MIT"): still only a bad
+        # expression, which must be a 422, never a 500.
+        return None
     if parsed is None:  # an empty or blank expression
         return None
     return {str(symbol) for symbol in parsed.symbols}

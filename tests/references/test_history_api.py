@@ -89,7 +89,8 @@ def test_history_lists_every_version_newest_first_with_people_and_diffs(client: 
         "change_type": "modified",
     }
     assert {d["change_type"] for d in create["diff"]} == {"added"}
-    assert {d["field_path"] for d in create["diff"]} == set(sd_payload("Hist"))
+    # A v2 create without licensing stores the explicit "not supplied" conclusion (8.6.2).
+    assert {d["field_path"] for d in create["diff"]} == set(sd_payload("Hist")) | {"licensing"}
     assert {d["change_type"] for d in delete["diff"]} == {"removed"}
 
 

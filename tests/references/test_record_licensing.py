@@ -363,3 +363,29 @@ def test_licensing_changes_are_critical_in_every_category() -> None:
             proposed={"name": "x", "licensing": {**MIT, "commercial_use": "prohibited"}},
         )
         assert diff.is_critical, category
+
+
+def test_the_2_1_migration_gives_every_category_a_new_revision_and_etag() -> None:
+    """Served bytes changed with no record changing: cached ETags from 2.0 must not match."""
+    import importlib
+
+    from django.apps import apps
+
+    from references.models import CategoryState
+
+    record_create(category=SD, name="Alpha", payload=sd_payload("Alpha"), actor=SYSTEM, source="sync")
+    before = CategoryState.objects.get(category=SD)
+    migration = importlib.import_module("references.migrations.0003_served_shape_2_1")
+    migration.new_revisions(apps, None)
+    after = CategoryState.objects.get(category=SD)
+    assert after.revision == before.revision + 1 and after.etag != before.etag
+
+
+@pytest.mark.parametrize("expression", ["()", "( AND MIT", "MIT AND ()", "(", ">", "", "  "])
+def test_expressions_that_crash_the_parser_are_a_422(client: Client, horde: Any, expression: str) -> None:
+    """``license-expression`` raises IndexError / AssertionError on some input: still a 422."""
+    body = sd_payload("Refused", licensing={**MIT, "license_expression": expression})
+    response = send(client, "post", f"{V2}/{SD}/add", body)
+    assert response.status_code == 422, response.content
+    assert response.json()["detail"][0]["loc"][:2] == ["body", "licensing"]
+    assert not ChangeProposal.objects.exists()
