@@ -339,6 +339,10 @@ def proposal_create_v1(
     if operation == Operation.DELETE:
         return _propose_delete(category, path_name, SubmittedFormat.V1, actor, source, route)
     body = _body_object(body)
+    # 8.6.2's legacy records may carry licensing; it is v2 data (checked, stored in the
+    # payload), never a legacy field kept in the residue and written to the files.
+    licensing = body.get("licensing")
+    body = {key: value for key, value in body.items() if key != "licensing"}
     if category != TEXT:
         # Schema first (422), then the name rules, as the established API orders them.
         from horde_model_reference.legacy.legacy_models import get_legacy_write_record_type
@@ -363,6 +367,10 @@ def proposal_create_v1(
             [{"loc": ["body"], "msg": str(error), "type": "value_error"}], status=422
         ) from error
     payload = payload_validate(category=category, payload=entry.payload, strict=True)
+    if licensing is not None:
+        payload = payload_validate(
+            category=category, payload={**payload, "licensing": licensing}, strict=True
+        )
     return proposal_create(
         category=category,
         operation=operation,

@@ -389,3 +389,27 @@ def test_expressions_that_crash_the_parser_are_a_422(client: Client, horde: Any,
     assert response.status_code == 422, response.content
     assert response.json()["detail"][0]["loc"][:2] == ["body", "licensing"]
     assert not ChangeProposal.objects.exists()
+
+
+def test_a_v1_body_carrying_licensing_stores_it_beside_the_legacy_fields(
+    client: Client, horde: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    """8.6.2's legacy records may carry licensing: accepted, checked, stored in v2 only."""
+    _existing_with_mit()
+    apache = {**MIT, "license_expression": "Apache-2.0", "license_ids": ["Apache-2.0"]}
+    bad = send(
+        client, "put", f"{V1}/{SD}", {**sd_legacy("Alpha"), "licensing": {**apache, "license_ids": []}}
+    )
+    assert bad.status_code == 422, bad.content
+    assert bad.json()["detail"][0]["loc"][:2] == ["body", "licensing"]
+    assert not ChangeProposal.objects.exists()
+    response = send(
+        client, "put", f"{V1}/{SD}", {**sd_legacy("Alpha", description="v1"), "licensing": apache}
+    )
+    assert response.status_code == 202, response.content
+    proposal = ChangeProposal.objects.get(id=response.json()["change_id"])
+    assert proposal.payload is not None and proposal.payload["licensing"] == apache
+    assert "licensing" not in (proposal.legacy_residue or {})
+    approve_and_apply(client, proposal.id, django_capture_on_commit_callbacks)
+    assert served(client, SD, "Alpha")["licensing"] == apache
+    assert "licensing" not in json.loads(client.get(f"{V1}/stable_diffusion").content)["Alpha"]
