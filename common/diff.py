@@ -35,6 +35,7 @@ from horde_model_reference.meta_consts import MODEL_REFERENCE_CATEGORY
 
 __all__ = [
     "CONFIG_DOWNLOAD_PATH",
+    "LICENSING_PATH",
     "ChangeDiff",
     "ChangeType",
     "FieldDiff",
@@ -57,6 +58,10 @@ _OPERATIONS: frozenset[str] = frozenset({"create", "update", "delete"})
 #: Every category: the download list decides what workers fetch and run.
 CONFIG_DOWNLOAD_PATH = "config.download"
 _CONFIG_DOWNLOAD: tuple[str, ...] = ("config", "download")
+#: Every category: a licensing conclusion tells users what they may do with a model
+#: (the established service marks it critical everywhere too).
+LICENSING_PATH = "licensing"
+_LICENSING: tuple[str, ...] = ("licensing",)
 
 _AUXILIARY_CRITICAL = frozenset({"style", "nsfw"})
 _CRITICAL_FIELDS: dict[str, frozenset[str]] = {
@@ -236,9 +241,10 @@ def apply_field_diffs(base: Mapping[str, Any] | None, diffs: Iterable[FieldDiff]
 def critical_fields(category: str) -> frozenset[str]:
     """The top-level fields whose change needs extra care in ``category``.
 
-    ``config.download`` (:data:`CONFIG_DOWNLOAD_PATH`) is critical in every category on top
-    of these. Categories without a row in the table have no extra fields. An unknown
-    category raises ``ValueError``: a typo must not silently make every change look safe.
+    ``config.download`` (:data:`CONFIG_DOWNLOAD_PATH`) and ``licensing``
+    (:data:`LICENSING_PATH`) are critical in every category on top of these. Categories
+    without a row in the table have no extra fields. An unknown category raises
+    ``ValueError``: a typo must not silently make every change look safe.
     """
     if category not in _KNOWN_CATEGORIES:
         raise ValueError(f"unknown category {category!r}")
@@ -265,10 +271,10 @@ def _touches(diff: FieldDiff, parts: tuple[str, ...], critical: tuple[str, ...])
 
 
 def is_critical_field_diff(category: str, diff: FieldDiff) -> bool:
-    """Whether ``diff`` touches a critical field of ``category`` or anything under ``config.download``."""
+    """Whether ``diff`` touches a critical field of ``category``, ``config.download`` or ``licensing``."""
     parts = diff.path_parts
     targets: list[tuple[str, ...]] = [(name,) for name in critical_fields(category)]
-    targets.append(_CONFIG_DOWNLOAD)
+    targets.extend((_CONFIG_DOWNLOAD, _LICENSING))
     return any(_touches(diff, parts, target) for target in targets)
 
 

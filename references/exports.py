@@ -24,6 +24,11 @@ import orjson
 
 from horde_model_reference.legacy import CanonicalEntry, canonical_to_legacy_document, render_legacy_file
 from horde_model_reference.meta_consts import CATEGORY_DESCRIPTORS, MODEL_REFERENCE_CATEGORY, v2_filename
+from horde_model_reference.model_reference_records import (
+    TextGuidanceStatus,
+    TextGuidanceSummary,
+    unknown_model_licensing,
+)
 from references.selectors import RegistrySnapshot, category_revisions, registry_snapshot
 
 ExportFormat = Literal["legacy", "v2", "all"]
@@ -31,19 +36,48 @@ MANIFEST_NAME = "manifest.json"
 TEXT_CSV_NAME = "models.csv"
 
 
+#: What a record without a licensing conclusion is served with (every record imported
+#: from the legacy files): the established service's explicit "not reviewed" default.
+SERVED_DEFAULT_LICENSING: dict[str, Any] = unknown_model_licensing().model_dump(
+    mode="json", exclude_none=True
+)
+
+
+def text_guidance_summary(payload: dict[str, Any]) -> dict[str, Any]:
+    """The guidance reference a text record is served with, from the record alone.
+
+    ``legacy_label`` when only the legacy ``instruct_format`` label is known,
+    ``undocumented`` otherwise, as the established service answers for a model its
+    guidance catalog does not assign (assignments, ``published``, belong to the
+    guidance catalog, which references cannot import).
+    """
+    label = payload.get("instruct_format")
+    status = TextGuidanceStatus.LEGACY_LABEL if isinstance(label, str) and label.strip() else None
+    summary = TextGuidanceSummary(status=status or TextGuidanceStatus.UNDOCUMENTED)
+    return summary.model_dump(mode="json")
+
+
 def v2_document_from_entries(category: str, entries: Iterable[CanonicalEntry]) -> dict[str, Any]:
-    """``{name: v2 record}`` as served; text records also carry their derived group."""
-    if category != MODEL_REFERENCE_CATEGORY.text_generation:
-        return {entry.name: entry.payload for entry in entries}
-    from horde_model_reference.text_model_parser import get_base_model_name
+    """``{name: v2 record}`` as served.
+
+    Every record carries ``licensing`` (the default "not reviewed" conclusion when it
+    has none, appended last as the established service does); text records also
+    carry their derived group and guidance reference. Derived values are computed
+    here rather than stored, so they cannot go stale.
+    """
+    text = category == MODEL_REFERENCE_CATEGORY.text_generation
+    if text:
+        from horde_model_reference.text_model_parser import get_base_model_name
 
     document: dict[str, Any] = {}
     for entry in entries:
         record = entry.payload
-        if "text_model_group" not in record:
-            # Derived from the name alone, so it is computed when rendering rather
-            # than stored (and cannot go stale).
-            record = {**record, "text_model_group": get_base_model_name(entry.name)}
+        if "licensing" not in record:
+            record = {**record, "licensing": SERVED_DEFAULT_LICENSING}
+        if text:
+            if "text_model_group" not in record:
+                record = {**record, "text_model_group": get_base_model_name(entry.name)}
+            record = {**record, "guidance": text_guidance_summary(record)}
         document[entry.name] = record
     return document
 

@@ -29,8 +29,13 @@ from common.errors import DomainError
 from horde_model_reference.legacy import canonical_to_legacy_document
 from horde_model_reference.legacy.types import CanonicalEntry
 from horde_model_reference.meta_consts import CATEGORY_DESCRIPTORS, MODEL_REFERENCE_CATEGORY
-from horde_model_reference.model_reference_records import record_to_payload, validate_payload
+from horde_model_reference.model_reference_records import (
+    record_to_payload,
+    unknown_model_licensing,
+    validate_payload,
+)
 from references.document_cache import category_pointer_from_state, category_pointer_publish
+from references.licensing import licensing_problems
 from references.models import NAME_MAX_LENGTH, CategoryState, ModelRecord, VersionSequence
 
 logger = logging.getLogger(__name__)
@@ -106,9 +111,87 @@ def payload_validate(
         ) from error
     canonical = record_to_payload(record)
     problems = number_problems(canonical, ["body"])
+    if strict:
+        # Write paths only: the client parses licensing leniently, the server holds it to SPDX.
+        problems += licensing_problems(canonical, ["body"])
     if problems:
         raise DomainError(problems, status=422)
     return canonical
+
+
+def payload_with_licensing(
+    *, category: MODEL_REFERENCE_CATEGORY | str, payload: dict[str, Any], licensing: dict[str, Any]
+) -> dict[str, Any]:
+    """``payload`` carrying ``licensing``, in its canonical place among the fields."""
+    record = validate_payload(MODEL_REFERENCE_CATEGORY(category), {**payload, "licensing": licensing})
+    return record_to_payload(record)
+
+
+def payload_licensing_kept(
+    *, category: MODEL_REFERENCE_CATEGORY | str, payload: dict[str, Any], current: dict[str, Any] | None
+) -> dict[str, Any]:
+    """A new payload for a record, keeping the current licensing when the payload has none.
+
+    Licensing exists only in v2: the legacy files have no place for it, so a v1
+    write, an import or an upstream change (payloads converted from legacy entries)
+    must not wipe a conclusion curated here, just as the legacy-only residue survives
+    a v2 write. A v2 write that omits it keeps it too (the established rule); a v2
+    write replaces it by sending another.
+    """
+    if "licensing" in payload or current is None:
+        return payload
+    licensing = current.get("licensing")
+    if not isinstance(licensing, dict):
+        return payload
+    return payload_with_licensing(category=category, payload=payload, licensing=licensing)
+
+
+#: The notes the established service writes into the "not reviewed" conclusion it
+#: stores on a v2 write without licensing (kept verbatim: clients display them).
+LICENSING_NOTE_NOT_SUPPLIED = "No licensing conclusion was supplied when this model was created."
+LICENSING_NOTE_LEGACY = "Legacy record has not received a reviewed license conclusion."
+
+
+def payload_licensing_for_v2_write(
+    *,
+    category: MODEL_REFERENCE_CATEGORY | str,
+    body: dict[str, Any],
+    payload: dict[str, Any],
+    current: dict[str, Any] | None,
+) -> dict[str, Any]:
+    """The licensing a v2 create/update stores, as the established service decides it.
+
+    A body with licensing stores it. Without it, an update keeps the current
+    conclusion, and a create (or an update of a record that never had one) stores an
+    explicit "not reviewed" one. ``"licensing": null`` on an update is refused (422):
+    a conclusion is replaced, never cleared.
+    """
+    if "licensing" in payload:
+        return payload
+    if current is not None and "licensing" in body and body["licensing"] is None:
+        raise DomainError(
+            [
+                {
+                    "loc": ["body", "licensing"],
+                    "msg": (
+                        "licensing cannot be explicitly cleared; omit it to preserve the current conclusion."
+                    ),
+                    "type": "value_error",
+                }
+            ],
+            status=422,
+        )
+    kept = payload_licensing_kept(category=category, payload=payload, current=current)
+    if "licensing" in kept:
+        return kept
+    note = LICENSING_NOTE_NOT_SUPPLIED if current is None else LICENSING_NOTE_LEGACY
+    licensing = unknown_model_licensing(note=note).model_dump(mode="json", exclude_none=True)
+    return payload_with_licensing(category=category, payload=payload, licensing=licensing)
+
+
+def payload_without_v2_only_fields(payload: dict[str, Any]) -> dict[str, Any]:
+    """The part of a payload the legacy files can carry (for comparing with a legacy source)."""
+    return {key: value for key, value in payload.items() if key != "licensing"}
 
 
 #: Exclusive upper bound of every integer in a record: the largest a signed 64-bit
@@ -327,7 +410,14 @@ def _state_after(change: RecordChange, before: dict[str, Any] | None) -> dict[st
     models cannot read.
     """
     assert change.payload is not None
-    payload = payload_validate(category=change.category, payload=change.payload, strict=False)
+    # Licensing exists only in v2: a payload converted from a legacy entry (a v1 write,
+    # an import, an upstream change) must not wipe the conclusion curated here.
+    incoming = payload_licensing_kept(
+        category=change.category,
+        payload=change.payload,
+        current=before["payload"] if before is not None else None,
+    )
+    payload = payload_validate(category=change.category, payload=incoming, strict=False)
     residue = change.legacy_residue
     if residue is None:
         residue = before["legacy_residue"] if before is not None else {}

@@ -23,6 +23,8 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping
+from datetime import date
+from enum import StrEnum
 from typing import Any, TypeVar
 
 from pydantic import (
@@ -47,8 +49,9 @@ from horde_model_reference.meta_consts import (
 
 logger = logging.getLogger(__name__)
 
-#: The schema version stamped into record metadata.
-SCHEMA_VERSION = "2.0.0"
+#: The schema version stamped into record metadata: 2.1 added ``licensing`` (as the
+#: established 8.6 records are stamped).
+SCHEMA_VERSION = "2.1.0"
 
 #: Validation-context key: reject unknown image baselines / styles.
 STRICT_KINDS_CONTEXT_KEY = "strict_kinds"
@@ -146,6 +149,147 @@ class FineTuneSeriesInfo(_RecordBaseModel):
     homepage: str | None = None
 
 
+class PermissionStatus(StrEnum):
+    """The reviewed status of one activity (commercial use, redistribution) under a licence."""
+
+    ALLOWED = "allowed"
+    ALLOWED_WITH_CONDITIONS = "allowed_with_conditions"
+    PROHIBITED = "prohibited"
+    UNKNOWN = "unknown"
+
+
+class LicenseObligation(StrEnum):
+    """An obligation a licence puts on whoever uses or redistributes the model."""
+
+    ATTRIBUTION = "attribution"
+    INCLUDE_LICENSE = "include_license"
+    SHARE_ALIKE = "share_alike"
+    DISCLOSE_SOURCE = "disclose_source"
+    NETWORK_SOURCE_DISCLOSURE = "network_source_disclosure"
+    RESPONSIBLE_USE_RESTRICTIONS = "responsible_use_restrictions"
+    OTHER = "other"
+
+
+#: The SPDX sentinel for "no licensing conclusion has been reached".
+NOASSERTION = "NOASSERTION"
+
+
+def _check_kind(value: StrEnum | str, kind: type[StrEnum], what: str, info: ValidationInfo) -> StrEnum | str:
+    """The enum member for a known value; an unknown one stays a string unless strict.
+
+    (Pydantic's smart union prefers the exact ``str`` branch for string input, so
+    known values are turned into members here.)
+    """
+    if not isinstance(value, kind) and value in kind._value2member_map_:
+        return kind(value)
+    if not isinstance(value, kind):
+        if _context_flag(info, STRICT_KINDS_CONTEXT_KEY):
+            raise ValueError(f"Unknown {what}: {value}")
+        logger.debug("Unknown %s kept as a string: %s", what, value)
+    return value
+
+
+class LicenseEvidence(_RecordBaseModel):
+    """One source supporting a licensing conclusion (a licence file, a model card...)."""
+
+    source: str = Field(min_length=1)
+    description: str | None = None
+    checked_at: date | None = None
+
+
+class LicenseAssignment(_RecordBaseModel):
+    """A reviewed licensing conclusion for one scope (a model, or one of its files).
+
+    ``license_expression`` is an SPDX expression (``"Apache-2.0"``,
+    ``"MIT OR Apache-2.0"``, ``"LicenseRef-..."``) or ``"NOASSERTION"`` when nobody
+    has reviewed it; ``license_ids`` lists the identifiers the expression uses. The
+    client accepts unknown permission and obligation values as strings; the server
+    checks the expression's syntax and these invariants on every write.
+    """
+
+    license_expression: str = Field(min_length=1)
+    license_ids: list[str] = Field(default_factory=list)
+    commercial_use: PermissionStatus | str
+    redistribution: PermissionStatus | str
+    obligations: list[LicenseObligation | str] = Field(default_factory=list)
+    attribution: str | None = None
+    evidence: list[LicenseEvidence] = Field(default_factory=list)
+    reviewed_by: str | None = None
+    reviewed_at: date | None = None
+    notes: str | None = None
+
+    @field_validator("commercial_use", "redistribution", mode="after")
+    @classmethod
+    def _check_permission(cls, value: PermissionStatus | str, info: ValidationInfo) -> StrEnum | str:
+        return _check_kind(value, PermissionStatus, "permission status", info)
+
+    @field_validator("obligations", mode="after")
+    @classmethod
+    def _check_obligations(
+        cls, values: list[LicenseObligation | str], info: ValidationInfo
+    ) -> list[LicenseObligation | str]:
+        return [_check_kind(value, LicenseObligation, "license obligation", info) for value in values]
+
+    @property
+    def is_unknown(self) -> bool:
+        """True when no licensing conclusion has been reached (``NOASSERTION``)."""
+        return self.license_expression == NOASSERTION
+
+
+class ModelLicensing(LicenseAssignment):
+    """A model's licensing conclusion, with optional overrides per download file.
+
+    ``files`` maps a ``config.download`` ``file_name`` to the conclusion for that
+    file when it differs from the model's (a VAE under another licence, say).
+    """
+
+    files: dict[str, LicenseAssignment] = Field(default_factory=dict)
+
+    def assignment_for_file(self, file_name: str) -> LicenseAssignment:
+        """The conclusion that applies to one download file (its override, else the model's)."""
+        return self.files.get(file_name, self)
+
+
+def unknown_model_licensing(*, note: str | None = None) -> ModelLicensing:
+    """The explicit "not reviewed" conclusion: ``NOASSERTION``, use and redistribution unknown.
+
+    Records without licensing (every record imported from the legacy files) are
+    served with this, as the established service does.
+    """
+    return ModelLicensing(
+        license_expression=NOASSERTION,
+        commercial_use=PermissionStatus.UNKNOWN,
+        redistribution=PermissionStatus.UNKNOWN,
+        notes=note or UNKNOWN_LICENSING_NOTE,
+    )
+
+
+#: The note of the default conclusion (the established service's wording, which
+#: its clients display).
+UNKNOWN_LICENSING_NOTE = "No reviewed licensing conclusion is currently available."
+
+
+class TextGuidanceStatus(StrEnum):
+    """Whether usage guidance exists for a text model."""
+
+    PUBLISHED = "published"
+    LEGACY_LABEL = "legacy_label"
+    UNDOCUMENTED = "undocumented"
+
+
+class TextGuidanceSummary(_RecordBaseModel):
+    """The guidance reference a text record carries when read (derived, never stored).
+
+    ``published`` names the guidance profiles assigned to the model; ``legacy_label``
+    means only the legacy ``instruct_format`` label is known; ``undocumented`` means
+    neither.
+    """
+
+    status: TextGuidanceStatus | str
+    primary_profile_id: str | None = None
+    supplemental_profile_ids: list[str] = Field(default_factory=list)
+
+
 _CLASSIFICATION_ENUMS = (MODEL_DOMAIN, MODEL_PURPOSE)
 
 
@@ -188,6 +332,19 @@ class GenericModelRecord(_RecordBaseModel):
     config: GenericModelRecordConfig = Field(default_factory=GenericModelRecordConfig)
     model_classification: ModelClassification
     size_on_disk_bytes: int | None = None
+    licensing: ModelLicensing | None = None
+    """The reviewed licensing conclusion. ``None`` (legacy-derived records) is served
+    as :func:`unknown_model_licensing`."""
+
+    @model_validator(mode="after")
+    def _license_overrides_name_downloads(self) -> GenericModelRecord:
+        # An override for a file the record does not download would silently never apply.
+        if self.licensing is not None and self.licensing.files:
+            declared = {download.file_name for download in self.config.download}
+            unknown = sorted(set(self.licensing.files) - declared)
+            if unknown:
+                raise ValueError(f"Licensing file overrides are not declared downloads: {', '.join(unknown)}")
+        return self
 
     @property
     def category(self) -> MODEL_REFERENCE_CATEGORY | None:
@@ -373,6 +530,8 @@ class TextGenerationModelRecord(GenericModelRecord):
     settings: dict[str, FlatSettingValue] | None = None
     text_model_group: str | None = None
     name_schema_exception: str | None = None
+    guidance: TextGuidanceSummary | None = None
+    """Derived from the guidance catalog when served; ignored (not stored) on writes."""
 
     @field_validator("tags", mode="after")
     @classmethod
@@ -532,6 +691,9 @@ def validate_payload(
 
 
 _ALWAYS_PRESENT_IMAGE_LISTS: tuple[str, ...] = ("tags", "showcases", "trigger")
+#: Fields computed when a record is served, never stored: a writer that sends a record
+#: back as it read it must not freeze them (the established service drops them too).
+_DERIVED_FIELDS: set[str] = {"guidance"}
 
 
 def record_to_payload(record: GenericModelRecord) -> dict[str, Any]:
@@ -545,7 +707,14 @@ def record_to_payload(record: GenericModelRecord) -> dict[str, Any]:
     Round-tripping through :func:`validate_payload` gives the same dict.
     """
     if isinstance(record, ImageGenerationModelRecord):
-        payload = record.model_dump(mode="json", exclude_none=True, exclude_defaults=True, by_alias=True)
+        payload = record.model_dump(
+            mode="json", exclude_none=True, exclude_defaults=True, by_alias=True, exclude=_DERIVED_FIELDS
+        )
+        if record.licensing is not None:
+            # exclude_defaults would also strip the defaults inside the licensing block
+            # (empty ``license_ids``, ``files``...); it keeps the full shape every
+            # category and the established service use. Assigning keeps the key's place.
+            payload["licensing"] = record.licensing.model_dump(mode="json", exclude_none=True)
         missing = [name for name in _ALWAYS_PRESENT_IMAGE_LISTS if name not in payload]
         if missing:
             # exclude_defaults drops a list only when it equals the default (None),
@@ -558,13 +727,15 @@ def record_to_payload(record: GenericModelRecord) -> dict[str, Any]:
                 if key in payload or key in missing
             }
         return payload
-    return record.model_dump(mode="json", exclude_none=True, by_alias=True)
+    return record.model_dump(mode="json", exclude_none=True, by_alias=True, exclude=_DERIVED_FIELDS)
 
 
 __all__ = [
     "MODEL_RECORD_TYPE_LOOKUP",
+    "NOASSERTION",
     "SCHEMA_VERSION",
     "STRICT_CONTEXT",
+    "UNKNOWN_LICENSING_NOTE",
     "AudioGenerationModelRecord",
     "BlipModelRecord",
     "ClipModelRecord",
@@ -579,11 +750,18 @@ __all__ = [
     "GenericModelRecordMetadata",
     "GfpganModelRecord",
     "ImageGenerationModelRecord",
+    "LicenseAssignment",
+    "LicenseEvidence",
+    "LicenseObligation",
     "LoraModelRecord",
     "MiscellaneousModelRecord",
     "ModelClassification",
+    "ModelLicensing",
+    "PermissionStatus",
     "SafetyCheckerModelRecord",
     "TextGenerationModelRecord",
+    "TextGuidanceStatus",
+    "TextGuidanceSummary",
     "TextModelGroupNameSchema",
     "TextualInversionModelRecord",
     "VideoGenerationModelRecord",
@@ -591,5 +769,6 @@ __all__ = [
     "get_record_type_for_category",
     "record_to_payload",
     "register_record_type",
+    "unknown_model_licensing",
     "validate_payload",
 ]

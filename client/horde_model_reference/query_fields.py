@@ -85,6 +85,7 @@ GenericFieldName = Literal[
     "config",
     "model_classification",
     "size_on_disk_bytes",
+    "licensing",
 ]
 """Fields every record has."""
 
@@ -121,6 +122,7 @@ TextGenFieldName = (
         "settings",
         "text_model_group",
         "name_schema_exception",
+        "guidance",
     ]
 )
 """Fields of text generation records; ``parameters`` is the serialised alias of ``parameters_count``."""
@@ -527,6 +529,7 @@ class GenericFields:
     config = FieldRef("config")
     model_classification = FieldRef("model_classification")
     size_on_disk_bytes = FieldRef("size_on_disk_bytes")
+    licensing = FieldRef("licensing")
 
 
 class ImageFields(GenericFields):
@@ -559,6 +562,7 @@ class TextFields(GenericFields):
     settings = FieldRef("settings")
     text_model_group = FieldRef("text_model_group")
     name_schema_exception = FieldRef("name_schema_exception")
+    guidance = FieldRef("guidance")
 
 
 class ControlNetFields(GenericFields):

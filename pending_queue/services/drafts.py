@@ -40,6 +40,8 @@ from references.selectors import record_get
 from references.services import (
     new_record_name_problem,
     number_problems,
+    payload_licensing_for_v2_write,
+    payload_licensing_kept,
     payload_validate,
     record_name_problem,
     record_render_problem,
@@ -145,6 +147,9 @@ def _finish(
         payload, legacy_residue = current.payload, None
     else:
         assert payload is not None
+        if current is not None:
+            # v1 bodies and upstream changes have no licensing: the record keeps its own.
+            payload = payload_licensing_kept(category=category, payload=payload, current=current.payload)
         residue = legacy_residue
         if residue is None:
             residue = current.legacy_residue if current is not None else {}
@@ -239,6 +244,12 @@ def proposal_draft_v2(*, category: str, operation: str, body: object, path_name:
         raise DomainError("Model name in the path must match the payload when queuing updates.", status=400)
     _no_backend_prefix(category, name)
     current = record_get(category=category, name=name)
+    payload = payload_licensing_for_v2_write(
+        category=category,
+        body=body,
+        payload=payload,
+        current=current.payload if operation == Operation.UPDATE and current is not None else None,
+    )
     if operation == Operation.UPDATE and current is not None:
         payload = _preserve_creation_metadata(payload, current.payload)
         residue = legacy_residue_after_v2_write(category, current.legacy_residue, payload)
@@ -273,6 +284,10 @@ def proposal_draft_v1(*, category: str, operation: str, body: object, path_name:
     if operation == Operation.DELETE:
         return _delete_draft(category, path_name, SubmittedFormat.V1)
     body = _body_object(body)
+    # 8.6.2's legacy records may carry licensing; it is v2 data (checked, stored in the
+    # payload), never a legacy field kept in the residue and written to the files.
+    licensing = body.get("licensing")
+    body = {key: value for key, value in body.items() if key != "licensing"}
     if category != TEXT:
         # Schema first (422), then the name rules, as the established API orders them.
         from horde_model_reference.legacy.legacy_models import get_legacy_write_record_type
@@ -299,6 +314,10 @@ def proposal_draft_v1(*, category: str, operation: str, body: object, path_name:
     # The converter validates leniently (it also reads the public files); a write
     # route holds the payload to today's strict rules.
     payload = payload_validate(category=category, payload=entry.payload, strict=True)
+    if licensing is not None:
+        payload = payload_validate(
+            category=category, payload={**payload, "licensing": licensing}, strict=True
+        )
     return _finish(
         category=category,
         operation=operation,

@@ -36,7 +36,12 @@ from pending_queue.models import Operation, SubmittedFormat
 from pending_queue.services import proposal_create, proposal_draft
 from references.models import ModelRecord
 from references.selectors import record_list
-from references.services import MASS_DELETE_THRESHOLD, RecordChange, records_apply
+from references.services import (
+    MASS_DELETE_THRESHOLD,
+    RecordChange,
+    payload_without_v2_only_fields,
+    records_apply,
+)
 from sync.legacy_source import FetchFailure, SourceFile, read_upstream
 from sync.models import SyncRun, UpstreamBase
 from sync.services.export import exports_deferred
@@ -148,7 +153,11 @@ def _state(payload: Any, residue: Any) -> State:
 
 
 def _record_state(record: ModelRecord | None) -> State | None:
-    return None if record is None else _state(record.payload, record.legacy_residue)
+    # Compared with what upstream's legacy files can say: licensing exists only here
+    # (and survives an upstream change, see references.services.payload_licensing_kept).
+    if record is None:
+        return None
+    return _state(payload_without_v2_only_fields(record.payload), record.legacy_residue)
 
 
 def _plan(

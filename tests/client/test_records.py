@@ -97,6 +97,7 @@ def test_field_order_is_the_declared_order() -> None:
         "config",
         "model_classification",
         "size_on_disk_bytes",
+        "licensing",
     ]
     assert list(GenericModelRecord.model_fields) == base
     assert list(ImageGenerationModelRecord.model_fields) == [
@@ -125,6 +126,7 @@ def test_field_order_is_the_declared_order() -> None:
         "settings",
         "text_model_group",
         "name_schema_exception",
+        "guidance",
     ]
 
 
@@ -147,7 +149,7 @@ def test_non_image_payloads_carry_record_type_metadata_and_classification(
     payload = record_to_payload(validate_payload(category, _PAYLOADS[category]))
     assert payload["record_type"] == category.value
     assert list(payload)[:2] == ["record_type", "name"]
-    assert payload["metadata"]["schema_version"] == "2.0.0"
+    assert payload["metadata"]["schema_version"] == "2.1.0"
     assert set(payload["model_classification"]) == {"domain", "purpose"}
     assert "config" in payload
 

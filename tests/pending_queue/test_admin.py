@@ -152,7 +152,10 @@ def test_detail_shows_field_diff_with_critical_fields_highlighted(approver: Clie
     assert response.status_code == 200
     html = response.content.decode()
     rows = diff_rows(html)
-    assert set(rows) == {"description", "nsfw"}
+    # A v2 update of a record that never had licensing stores the explicit "legacy record,
+    # not reviewed" conclusion (as 8.6.2 does): a licensing change, critical everywhere.
+    assert set(rows) == {"description", "nsfw", "licensing"}
+    assert "diff-critical" in rows["licensing"] and "diff-added" in rows["licensing"]
     assert "diff-critical" in rows["nsfw"] and "diff-modified" in rows["nsfw"]
     assert "diff-critical" not in rows["description"]
     assert 'badge badge-critical">critical</span>' in html

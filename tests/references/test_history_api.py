@@ -15,6 +15,7 @@ from audit.models import AuditEvent
 from audit.services import Actor
 from pending_queue.services import batch_review, proposal_apply, proposal_create_v2
 from references import history
+from references.exports import SERVED_DEFAULT_LICENSING
 from tests.factories import sd_payload
 from tests.record_writes import record_create, record_delete, record_update
 
@@ -25,6 +26,11 @@ SD = "image_generation"
 ALICE = Actor(kind="horde", id="1", display_name="alice#1")
 BOB = Actor(kind="horde", id="2", display_name="bob#2")
 IMPORTER = Actor.system("importer")
+
+
+def served_sd(name: str) -> dict[str, Any]:
+    """A record as v2 serves it: with the default licensing when it has none (8.6.2)."""
+    return {**sd_payload(name), "licensing": SERVED_DEFAULT_LICENSING}
 
 
 def apply_v2(operation: str, name: str, **overrides: Any) -> int:
@@ -89,7 +95,8 @@ def test_history_lists_every_version_newest_first_with_people_and_diffs(client: 
         "change_type": "modified",
     }
     assert {d["change_type"] for d in create["diff"]} == {"added"}
-    assert {d["field_path"] for d in create["diff"]} == set(sd_payload("Hist"))
+    # A v2 create without licensing stores the explicit "not supplied" conclusion (8.6.2).
+    assert {d["field_path"] for d in create["diff"]} == set(sd_payload("Hist")) | {"licensing"}
     assert {d["change_type"] for d in delete["diff"]} == {"removed"}
 
 
@@ -215,7 +222,7 @@ def test_as_of_a_revision_serves_the_document_as_it_was(client: Client) -> None:
     record_create(category=SD, name="B", payload=sd_payload("B"), actor=IMPORTER, source="sync")
     then = client.get(f"{V2}/{SD}", {"as_of": str(first)})
     assert then.status_code == 200
-    assert then.json() == {"A": sd_payload("A")}
+    assert then.json() == {"A": served_sd("A")}
     live = client.get(f"{V2}/{SD}")
     now = client.get(f"{V2}/{SD}", {"as_of": str(last_sequence())})
     # The present, replayed from the trail, is byte for byte the live document ...
@@ -233,14 +240,14 @@ def test_as_of_a_time_and_before_the_first_event(client: Client) -> None:
     record_delete(category=SD, name="A", actor=IMPORTER, source="sync")
     empty = client.get(f"{V2}/{SD}", {"as_of": before_anything.isoformat()})
     assert empty.status_code == 200 and empty.json() == {}
-    assert client.get(f"{V2}/{SD}", {"as_of": moment.isoformat()}).json() == {"A": sd_payload("A")}
+    assert client.get(f"{V2}/{SD}", {"as_of": moment.isoformat()}).json() == {"A": served_sd("A")}
     # Without an offset the time is UTC.
     naive = moment.replace(tzinfo=None).isoformat()
-    assert client.get(f"{V2}/{SD}", {"as_of": naive}).json() == {"A": sd_payload("A")}
+    assert client.get(f"{V2}/{SD}", {"as_of": naive}).json() == {"A": served_sd("A")}
     assert client.get(f"{V2}/{SD}", {"as_of": "2999-01-01T00:00:00Z"}).json() == {}
     # The record: as it was, 404 before it existed, and readable after its deletion.
     record = client.get(f"{V2}/{SD}/model/A", {"as_of": moment.isoformat()})
-    assert record.status_code == 200 and record.json() == sd_payload("A")
+    assert record.status_code == 200 and record.json() == served_sd("A")
     assert client.get(f"{V2}/{SD}/model/A", {"as_of": before_anything.isoformat()}).status_code == 404
     assert client.get(f"{V2}/{SD}/model/A").status_code == 404
 
@@ -266,7 +273,7 @@ def test_as_of_conditional_requests_and_gzip(client: Client, django_assert_max_n
     moved = client.get(f"{V2}/{SD}", {"as_of": str(last_sequence())}, HTTP_IF_NONE_MATCH=plain["ETag"])
     assert moved.status_code == 200 and moved.json()["A"]["description"] == "new"
     record = client.get(f"{V2}/{SD}/model/A", {"as_of": as_of})
-    assert record.json() == sd_payload("A")
+    assert record.json() == served_sd("A")
     assert (
         client.get(f"{V2}/{SD}/model/A", {"as_of": as_of}, HTTP_IF_NONE_MATCH=record["ETag"]).status_code
         == 304

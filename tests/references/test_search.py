@@ -159,12 +159,13 @@ def test_unsupported_filters_are_400(category: str, params: SearchParams, field:
 
 
 def test_clip_message_matches_the_established_one() -> None:
+    # As 8.6.2 words it: its records have licensing too.
     with pytest.raises(DomainError) as caught:
         search_category("clip", [], SearchParams(nsfw=False))
     assert caught.value.detail == (
         "Filter not supported for this category: Field 'nsfw' does not exist on ClipModelRecord. "
-        "Valid fields: ['config', 'description', 'finetune_series', 'metadata', 'model_classification', "
-        "'name', 'pretrained_name', 'record_type', 'size_on_disk_bytes', 'version']"
+        "Valid fields: ['config', 'description', 'finetune_series', 'licensing', 'metadata', "
+        "'model_classification', 'name', 'pretrained_name', 'record_type', 'size_on_disk_bytes', 'version']"
     )
 
 
@@ -548,6 +549,7 @@ def test_generic_sort_fields() -> None:
         "config",
         "model_classification",
         "size_on_disk_bytes",
+        "licensing",
     )
 
 

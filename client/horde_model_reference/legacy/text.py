@@ -57,7 +57,7 @@ from horde_model_reference.meta_consts import (
     MODEL_REFERENCE_CATEGORY,
     TEXT_BACKENDS,
 )
-from horde_model_reference.model_reference_records import record_to_payload, validate_payload
+from horde_model_reference.model_reference_records import SCHEMA_VERSION, record_to_payload, validate_payload
 
 APHRODITE_PREFIX = f"{TEXT_BACKENDS.aphrodite.value}/"
 KOBOLDCPP_PREFIX = f"{TEXT_BACKENDS.koboldcpp.value}/"
@@ -93,7 +93,7 @@ OLD_CSV_COLUMNS: tuple[str, ...] = (
 _KNOWN_COLUMNS = frozenset(CSV_COLUMNS) | frozenset(OLD_CSV_COLUMNS)
 
 _CATEGORY = MODEL_REFERENCE_CATEGORY.text_generation
-_SCHEMA_VERSION = "2.0.0"
+_SCHEMA_VERSION = SCHEMA_VERSION
 _RESIDUE_CSV = "csv"
 _RESIDUE_DB = "db"
 _ALL_KEYS = "*"
