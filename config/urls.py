@@ -9,6 +9,7 @@ from django.urls import URLPattern, URLResolver, include, path
 from drf_spectacular.views import SpectacularJSONAPIView, SpectacularRedocView, SpectacularSwaggerView
 
 from pending_queue.api.audit import audit_urlpatterns
+from pending_queue.api.metadata import V1ModelMetadataRoute
 from pending_queue.api.queue import queue_urlpatterns
 from references.api import v1, v2
 from references.api.export import export_urlpatterns
@@ -29,6 +30,12 @@ api_patterns: list[URLPattern | URLResolver] = [
     path("model_references/v1/metadata/", include(metadata_urlpatterns("v1"))),
     path("model_references/v1/pending_queue/audit/", include(audit_urlpatterns("v1"))),
     path("model_references/v1/pending_queue/", include(queue_urlpatterns("v1"))),
+    # Before v1's `<category>/model/<name>`, which would take "<name>/metadata" as a name.
+    path(
+        "model_references/v1/<str:model_category_name>/model/<path:model_name>/metadata",
+        V1ModelMetadataRoute.as_view(),
+        name="v1-model-metadata",
+    ),
     path("model_references/v1/", include(v1.urlpatterns)),
     path("model_references/v2/metadata/", include(metadata_urlpatterns("v2"))),
     path("model_references/v2/pending_queue/audit/", include(audit_urlpatterns("v2"))),
