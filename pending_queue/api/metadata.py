@@ -128,6 +128,12 @@ class V1ModelMetadataRoute(V1ModelMetadataView):
     only has DELETE, which keeps reaching that record. Every other method is this route's.
     """
 
+    @property
+    def allowed_methods(self) -> list[str]:
+        # What ``Allow`` lists on a 405: the DELETE handed over below is allowed here too.
+        methods: list[str] = super().allowed_methods
+        return ["DELETE", *methods]
+
     def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         if request.method == "DELETE":
             return _model_write_view(
