@@ -46,6 +46,7 @@ class AuditAction(models.TextChoices):
     RECORD_CREATED = "record.created"
     RECORD_UPDATED = "record.updated"
     RECORD_DELETED = "record.deleted"
+    RECORD_METADATA_CORRECTED = "record.metadata_corrected"
     CATEGORY_REORDERED = "category.reordered"
     PROPOSAL_CREATED = "proposal.created"
     PROPOSAL_APPROVED = "proposal.approved"

@@ -11,6 +11,7 @@ from drf_spectacular.views import SpectacularJSONAPIView, SpectacularRedocView, 
 from config.api import v1_urlpatterns, v2_urlpatterns
 from config.service import HeartbeatView, ReplicateModeView, RootView
 from pending_queue.api.audit import audit_urlpatterns
+from pending_queue.api.metadata import V1ModelMetadataRoute
 from pending_queue.api.queue import queue_urlpatterns
 from references.api.export import export_urlpatterns
 from references.api.metadata import metadata_urlpatterns
@@ -30,6 +31,12 @@ api_patterns: list[URLPattern | URLResolver] = [
     path(V1_PREFIX + "metadata/", include(metadata_urlpatterns("v1"))),
     path(V1_PREFIX + "pending_queue/audit/", include(audit_urlpatterns("v1"))),
     path(V1_PREFIX + "pending_queue/", include(queue_urlpatterns("v1"))),
+    # Before v1's `<category>/model/<name>`, which would take "<name>/metadata" as a name.
+    path(
+        V1_PREFIX + "<str:model_category_name>/model/<path:model_name>/metadata",
+        V1ModelMetadataRoute.as_view(),
+        name="v1-model-metadata",
+    ),
     path(V1_PREFIX, include(v1_urlpatterns)),
     path(V2_PREFIX + "metadata/", include(metadata_urlpatterns("v2"))),
     path(V2_PREFIX + "pending_queue/audit/", include(audit_urlpatterns("v2"))),

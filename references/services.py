@@ -30,6 +30,7 @@ from horde_model_reference.legacy import canonical_to_legacy_document
 from horde_model_reference.legacy.types import CanonicalEntry
 from horde_model_reference.meta_consts import CATEGORY_DESCRIPTORS, MODEL_REFERENCE_CATEGORY
 from horde_model_reference.model_reference_records import (
+    GenericModelRecordMetadata,
     record_to_payload,
     unknown_model_licensing,
     validate_payload,
@@ -758,3 +759,118 @@ def category_sync(
     report.revision = written.revisions[category]
     audit_events_append(events=events, actor=actor, source=source)
     return report
+
+
+# --- privileged metadata correction ------------------------------------------------------
+
+#: The record metadata fields an approver may correct, and the JSON type each takes.
+METADATA_CORRECTION_FIELDS: dict[str, type] = {
+    "created_at": int,
+    "updated_at": int,
+    "created_by": str,
+    "updated_by": str,
+}
+METADATA_CORRECTED_ACTION = AuditAction.RECORD_METADATA_CORRECTED
+
+
+def _metadata_correction_problems(fields: object) -> list[dict[str, Any]]:
+    if not isinstance(fields, dict):
+        return [{"loc": ["body"], "msg": "Input should be a valid dictionary", "type": "dict_type"}]
+    problems: list[dict[str, Any]] = []
+    for key, value in fields.items():
+        expected = METADATA_CORRECTION_FIELDS.get(key)
+        if expected is None:
+            problems.append(
+                {"loc": ["body", key], "msg": "Extra inputs are not permitted", "type": "extra_forbidden"}
+            )
+        elif value is None:
+            continue
+        elif expected is int and (isinstance(value, bool) or not isinstance(value, int)):
+            problems.append(
+                {"loc": ["body", key], "msg": "Input should be a valid integer", "type": "int_type"}
+            )
+        elif expected is int:
+            problems.extend(number_problems(value, ["body", key], field=key))
+        elif expected is str and not isinstance(value, str):
+            problems.append(
+                {"loc": ["body", key], "msg": "Input should be a valid string", "type": "string_type"}
+            )
+    return problems
+
+
+@dataclass(frozen=True)
+class MetadataCorrection:
+    """What a metadata correction left: the record's metadata and version after it."""
+
+    category: str
+    name: str
+    metadata: dict[str, Any]
+    version: int
+    changed: bool
+
+
+@transaction.atomic
+def record_metadata_correct(
+    *,
+    category: str,
+    name: str,
+    fields: object,
+    actor: Actor,
+    source: str,
+    request_id: str = "",
+) -> MetadataCorrection:
+    """Set some of a record's ``metadata`` fields (provenance), keeping the others.
+
+    The approvers' exception to "metadata is server-owned": seeding or correcting
+    ``created_at``/``updated_at``/``created_by``/``updated_by`` (for example from the
+    upstream history). ``fields`` holds only the fields to change (``None`` clears
+    one). Written like any change (a new version, the category revision, a
+    ``record.updated`` event) plus a ``record.metadata_corrected`` event naming the
+    fields, in one transaction; a correction that changes nothing writes nothing.
+
+    400 for ``text_generation`` (its canonical data is the CSV, which has no
+    metadata) or no field; 422 for an unknown field or a wrong type; 404 when the
+    record does not exist.
+    """
+    category = MODEL_REFERENCE_CATEGORY(category).value
+    if category == MODEL_REFERENCE_CATEGORY.text_generation.value:
+        raise DomainError(
+            "text_generation stores canonical data as CSV and does not carry per-record metadata.", status=400
+        )
+    problems = _metadata_correction_problems(fields)
+    if problems:
+        raise DomainError(problems, status=422)
+    assert isinstance(fields, dict)
+    if not fields:
+        raise DomainError("At least one metadata field must be provided.", status=400)
+    if record_name_problem(name) is not None:  # such a name can exist nowhere (and never reaches SQL)
+        raise DomainError(f"Model '{name}' not found in category '{category}'", status=404, code="not_found")
+    record = ModelRecord.objects.select_for_update().filter(category=category, name=name).first()
+    if record is None:
+        raise DomainError(f"Model '{name}' not found in category '{category}'", status=404, code="not_found")
+
+    current_metadata = record.payload.get("metadata")
+    merged = {**(current_metadata if isinstance(current_metadata, dict) else {}), **fields}
+    payload = payload_validate(
+        category=category, payload={**record.payload, "metadata": merged}, strict=False
+    )
+    version = record.version
+    changed = payload != record.payload
+    if changed:
+        corrected = {key: fields[key] for key in METADATA_CORRECTION_FIELDS if key in fields}
+        plan = records_plan(changes=[RecordChange(category, name, "update", payload, None, record.version)])
+        if plan.failure is not None:
+            raise plan.failure
+        written = records_write(plan=plan)
+        events = [
+            *written.events,
+            PendingEvent(
+                AuditAction.RECORD_METADATA_CORRECTED, category, name, details={"fields": corrected}
+            ),
+        ]
+        audit_events_append(events=events, actor=actor, source=source, request_id=request_id)
+        assert written.versions[0] is not None
+        version = written.versions[0]
+    stored = payload.get("metadata")
+    metadata = GenericModelRecordMetadata.model_validate(stored if isinstance(stored, dict) else {})
+    return MetadataCorrection(category, name, metadata.model_dump(mode="json"), version, changed)

@@ -35,18 +35,29 @@ _NOT_AFTER_ALNUM = r"(?<![A-Za-z0-9])"
 _NOT_BEFORE_ALNUM = r"(?![A-Za-z0-9])"
 
 _LEADING_VERSION_RE = re.compile(r"^(\d+\.\d+(?:\.\d+)?)[-_]", _FLAGS)
-# The MoE form comes first in the alternation so that ``8x7B`` is taken whole
-# rather than failing on ``7B`` (which follows a letter) and moving on.
+# Variants and quants are whole words where ``_`` counts as a letter: in
+# ``mini-instruct_Uncensored`` neither ``instruct`` nor ``Uncensored`` stands
+# alone, and 8.6.2 (whose group keys clients store) does not take them.
+_NOT_AFTER_WORD = r"(?<![A-Za-z0-9_])"
+_NOT_BEFORE_WORD = r"(?![A-Za-z0-9_])"
+# The size that decides group identity. A mixture-of-experts size is taken whole
+# only when the expert size is one digit (``8x7B``); for ``8x22B`` the identity
+# rule takes the ``2B`` that is not preceded by a letter and leaves ``8x2`` in
+# the base name, exactly as 8.6.2 does (DECISIONS 29: group keys never differ).
 _SIZE_RE = re.compile(
-    r"(?<![A-Za-z])(?:(\d+x\d+[BMK])|(\d+\.?\d*[BMK]\d*))(?![A-Za-z])",
+    r"(?<![A-Za-z])(?:(\d+x\d[BMK])|(\d+\.?\d*[BMK]\d*))(?![A-Za-z])",
     _FLAGS,
 )
+# The size a name really states, reported instead of the identity match when
+# that match is only the tail of it (``8x22B``, ``16x22B``, ``8x2.5B``); see
+# docs/text-parser-differences.md.
+_MOE_SIZE_RE = re.compile(r"(?<![A-Za-z0-9.])(\d+x\d+(?:\.\d+)?[BMK])(?![A-Za-z])", _FLAGS)
 _VERSION_RES: tuple[re.Pattern[str], ...] = (
     re.compile(r"(?<![A-Za-z])(v\d+(?:\.\d+)+)", _FLAGS),
     re.compile(_NOT_AFTER_ALNUM + r"(v\d+)" + _NOT_BEFORE_ALNUM, _FLAGS),
 )
 _QUANT_RES: tuple[re.Pattern[str], ...] = tuple(
-    re.compile(_NOT_AFTER_ALNUM + f"({body})" + _NOT_BEFORE_ALNUM, _FLAGS)
+    re.compile(_NOT_AFTER_WORD + f"({body})" + _NOT_BEFORE_WORD, _FLAGS)
     for body in (
         r"Q[2-8]_K(?:_[SMLH])?",
         r"Q[2-8]_[01]",
@@ -56,19 +67,23 @@ _QUANT_RES: tuple[re.Pattern[str], ...] = tuple(
     )
 )
 _VARIANT_RES: tuple[re.Pattern[str], ...] = tuple(
-    re.compile(_NOT_AFTER_ALNUM + f"({body})" + _NOT_BEFORE_ALNUM, _FLAGS)
+    re.compile(_NOT_AFTER_WORD + f"({body})" + _NOT_BEFORE_WORD, _FLAGS)
     for body in (
         r"Instruct|Chat|Code|Base|Uncensored|Finetune|FT",
         r"Thinking|Reasoning",
         r"turbo|preview|latest",
     )
 )
+# Dates are loose on purpose (``13-2024`` counts): what is taken here leaves the
+# base name, so the rule must be the one group keys were computed with.
 _DATE_RES: tuple[re.Pattern[str], ...] = (
-    re.compile(r"(?<![0-9])((?:0[1-9]|1[0-2])-(?:19|20)\d\d)(?![0-9])", _FLAGS),
-    re.compile(r"(?<![0-9])((?:19|20)\d\d-(?:0[1-9]|1[0-2]))(?![0-9])", _FLAGS),
-    re.compile(r"(?<![A-Za-z0-9.])(\d{4})" + _NOT_BEFORE_ALNUM, _FLAGS),
+    re.compile(_NOT_AFTER_ALNUM + r"(\d{2}-\d{4})" + _NOT_BEFORE_ALNUM, _FLAGS),
+    re.compile(_NOT_AFTER_ALNUM + r"(\d{4}-\d{2})" + _NOT_BEFORE_ALNUM, _FLAGS),
+    re.compile(_NOT_AFTER_ALNUM + r"(\d{4})" + _NOT_BEFORE_ALNUM, _FLAGS),
 )
-_SEPARATOR_RUN_RE = re.compile(f"[{re.escape(SEPARATOR_CHARS)}]+")
+# A run of one repeated separator collapses; a mixed run (``_-``) is kept as it is,
+# because 8.6.2 keeps it and the base name is the group key.
+_SEPARATOR_RUN_RE = re.compile(f"([{re.escape(SEPARATOR_CHARS)}])\\1+")
 _NORMALIZE_RE = re.compile(r"[-. ]")
 _UNDERSCORE_RUN_RE = re.compile(r"_+")
 
@@ -92,10 +107,21 @@ _DEFAULT_TEMPLATE = "{base}-{size}"
 
 @dataclass(frozen=True)
 class ParsedNameExtra:
-    """A name part that is neither size, variant, version nor quant (e.g. a date)."""
+    """A name part that is neither size, variant, version nor quant (e.g. a date).
+
+    ``position`` is the zero-based index of the segment it starts at, counting the
+    separator-split segments of the name once the primary parts found before it
+    are removed (the ``position`` of the established ``parse_name`` answer).
+    """
 
     type: str
     value: str
+    position: int = 0
+
+    @property
+    def inferred_type(self) -> str:
+        """The type as the established API spells it (``DATE``, ``LEADING_VERSION``)."""
+        return self.type.upper()
 
 
 @dataclass(frozen=True)
@@ -103,8 +129,14 @@ class ParsedTextModelName:
     """The parts found in one text model name.
 
     ``part_order`` lists the labels of the parts that were found (``base``,
-    ``size``, ``variant``, ``version``, ``quant`` and ``extra:<type>``) in the
-    order they appear in the name.
+    ``size``, ``variant``, ``version``, ``quant`` and ``extra:<TYPE>``, e.g.
+    ``extra:DATE``) in the order they appear in the name; each part is placed
+    where its text first occurs (case-insensitively), and the base name is left
+    out when it is not one piece of the name (``MN-12B-Starcannon`` has the base
+    ``MN-Starcannon``), as the established service reports it.
+    ``matched_size`` is the size text the grouping rule took; it differs from
+    ``size`` only for a mixture-of-experts size such as ``8x22B`` (see
+    docs/text-parser-differences.md).
     """
 
     original_name: str
@@ -116,6 +148,7 @@ class ParsedTextModelName:
     normalized_name: str = ""
     extras: tuple[ParsedNameExtra, ...] = ()
     part_order: tuple[str, ...] = ("base",)
+    matched_size: str | None = None
 
     def extra(self, extra_type: str) -> str | None:
         """The value of the first extra of ``extra_type``, or None."""
@@ -142,16 +175,24 @@ class NameFormatSchema:
     author_included: bool = False
     common_author: str | None = None
     template: str = _DEFAULT_TEMPLATE
+    extra_parts: tuple[str, ...] = ()
 
-    def as_dict(self) -> dict[str, Any]:
-        """A JSON-ready dict (``part_order`` as a list)."""
-        return {
+    def as_dict(self, *, include_extra_parts: bool = False) -> dict[str, Any]:
+        """A JSON-ready dict (lists for tuples).
+
+        ``extra_parts`` (e.g. ``["DATE"]``) is left out unless asked for: the
+        group summary of ``include_group=true`` carries only the other five keys.
+        """
+        answer: dict[str, Any] = {
             "separator": self.separator,
             "part_order": list(self.part_order),
             "author_included": self.author_included,
             "common_author": self.common_author,
             "template": self.template,
         }
+        if include_extra_parts:
+            answer["extra_parts"] = list(self.extra_parts)
+        return answer
 
 
 @dataclass(frozen=True)
@@ -203,6 +244,26 @@ class _Scanner:
             return self.original[start:end]
         return None
 
+    def segment_index(self, offset: int) -> int:
+        """Index of the separator-split segment at ``offset`` among what is not taken."""
+        before = "".join(
+            char for char, taken in zip(self.original[:offset], self.taken[:offset], strict=True) if not taken
+        )
+        return sum(1 for char in _SEPARATOR_RUN_RE.sub(r"\1", before) if char in SEPARATOR_CHARS)
+
+    def take_first_at(self, patterns: Iterable[re.Pattern[str]], label: str) -> tuple[str, int] | None:
+        """Like :meth:`take_first`, also returning the segment index the match starts at."""
+        for pattern in patterns:
+            match = pattern.search(self.working)
+            if match is None:
+                continue
+            group = next(index for index in range(1, len(match.groups()) + 1) if match.group(index))
+            start, end = match.span(group)
+            index = self.segment_index(start)
+            self._mask(start, end, label)
+            return self.original[start:end], index
+        return None
+
     def _mask(self, start: int, end: int, label: str) -> None:
         self.working = self.working[:start] + _TAKEN * (end - start) + self.working[end:]
         for index in range(start, end):
@@ -212,9 +273,7 @@ class _Scanner:
     def base_name(self) -> tuple[str, int]:
         """The untaken remainder, tidied, and where it starts (0 on fallback)."""
         remainder = "".join(char for char, taken in zip(self.original, self.taken, strict=True) if not taken)
-        # Keep the first character of each separator run so "Llama-3--Instruct"
-        # becomes "Llama-3-Instruct" rather than mixing separators.
-        collapsed = _SEPARATOR_RUN_RE.sub(lambda match: match.group(0)[0], remainder)
+        collapsed = _SEPARATOR_RUN_RE.sub(r"\1", remainder)
         base = collapsed.strip(SEPARATOR_CHARS)
         if not base:
             return self.original, 0
@@ -254,30 +313,66 @@ def parse_text_model_name(name: str) -> ParsedTextModelName:
 
     leading = scanner.take_first((_LEADING_VERSION_RE,), "extra:leading_version")
     if leading is not None:
-        extras.append(ParsedNameExtra("leading_version", leading))
-    size = scanner.take_first((_SIZE_RE,), "size")
+        extras.append(ParsedNameExtra("leading_version", leading, 0))
+    size_found = scanner.take_first_at((_SIZE_RE,), "size")
+    size = _reported_size(name, size_found, scanner)
     version = scanner.take_first(_VERSION_RES, "version")
     quant = scanner.take_first(_QUANT_RES, "quant")
     variant = scanner.take_first(_VARIANT_RES, "variant")
-    date = scanner.take_first(_DATE_RES, "extra:date")
+    date = scanner.take_first_at(_DATE_RES, "extra:date")
     if date is not None:
-        extras.append(ParsedNameExtra("date", date))
+        extras.append(ParsedNameExtra("date", date[0], date[1]))
 
-    base_name, base_start = scanner.base_name()
-    positions = [*scanner.positions, ("base", base_start)]
-    # On a tie (fallback base at 0 beside a part at 0) the base comes first.
-    positions.sort(key=lambda item: (item[1], item[0] != "base"))
+    base_name, _ = scanner.base_name()
+    matched_size = size_found[0] if size_found is not None else None
+    labelled: list[tuple[str, str | None]] = [
+        ("base", base_name),
+        ("size", matched_size),
+        ("variant", variant),
+        ("version", version),
+        ("quant", quant),
+        *((f"extra:{extra.inferred_type}", extra.value) for extra in extras),
+    ]
     return ParsedTextModelName(
         original_name=name,
         base_name=base_name,
-        size=size.upper() if size is not None else None,
+        size=size,
         variant=variant,
         quant=quant.upper() if quant is not None else None,
         version=version,
         normalized_name=normalize_model_name(name),
         extras=tuple(extras),
-        part_order=tuple(label for label, _ in positions),
+        part_order=_part_order(name, labelled),
+        matched_size=matched_size,
     )
+
+
+def _part_order(name: str, labelled: Iterable[tuple[str, str | None]]) -> tuple[str, ...]:
+    # Parts are placed where their text first occurs, not where the scan took
+    # them: the name format of a group (and so its template) must be the one
+    # 8.6.2 reports. A part whose text is not found (a base name that was split
+    # around a size) has no place and is left out; the sort is stable, so on a
+    # tie the fixed order base, size, variant, version, quant, extras decides.
+    folded = name.casefold()
+    placed = [
+        (folded.find(value.casefold()), label)
+        for label, value in labelled
+        if value and folded.find(value.casefold()) >= 0
+    ]
+    placed.sort(key=lambda item: item[0])
+    return tuple(label for _, label in placed)
+
+
+def _reported_size(name: str, found: tuple[str, int] | None, scanner: _Scanner) -> str | None:
+    """The size to report: the identity match, or the whole MoE size it is the tail of."""
+    if found is None:
+        return None
+    start = scanner.positions[-1][1]
+    end = start + len(found[0])
+    for match in _MOE_SIZE_RE.finditer(name):
+        if match.start(1) < start and match.end(1) == end:
+            return match.group(1).upper()
+    return found[0].upper()
 
 
 def strip_backend_prefix(name: str) -> str:
@@ -353,28 +448,38 @@ def group_text_models_by_base(names: Iterable[str]) -> dict[str, TextModelGroup]
 
 
 def _template_for(part_order: tuple[str, ...], separator: str, author_included: bool) -> str:
-    placeholders = [
-        _TEMPLATE_PLACEHOLDERS.get(label, "{" + label.removeprefix("extra:") + "}") for label in part_order
-    ]
-    body = separator.join(placeholders)
+    # Extras keep their label as the placeholder ({extra:DATE}), as upstream.
+    body = separator.join(_TEMPLATE_PLACEHOLDERS.get(label, "{" + label + "}") for label in part_order)
     return "{author}/" + body if author_included else body
 
 
-def infer_name_format(members: Iterable[str]) -> NameFormatSchema:
-    """Infer the naming convention shared by ``members`` (full names, prefixes allowed).
+def _split_author_verbatim(name: str) -> tuple[str | None, str]:
+    # Name formats take the author as everything before the first "/", backend
+    # prefix or not: a legacy key "koboldcpp/Model" counts "koboldcpp" as an
+    # author, which is why a group with backend copies has no common_author in
+    # 8.6.2's include_group answer, and clients compare against that answer.
+    author, slash, model = name.partition("/")
+    return (author, model) if slash else (None, name)
 
-    * the author is included when any member has one; ``common_author`` is set
-      when exactly one distinct author appears;
+
+def infer_name_format(members: Iterable[str]) -> NameFormatSchema:
+    """Infer the naming convention shared by ``members`` (full names).
+
+    * the author is what comes before the first ``/`` (a backend prefix such as
+      ``koboldcpp/`` counts as one); ``author_included`` is true when any member
+      has one, and ``common_author`` is set when exactly one distinct author
+      appears;
     * the separator is ``_`` when, quant tokens aside, underscores outnumber
-      hyphens, else ``-``;
+      hyphens in the model parts, else ``-``;
     * the part order is that of the member with the most recognised parts (the
-      first such member on a tie); extras are labelled ``extra:<type>``.
+      first such member on a tie), see :attr:`ParsedTextModelName.part_order`;
+      ``extra_parts`` lists the extra types in it (``DATE``, ...).
     """
     authors: list[str] = []
     underscores = hyphens = 0
     richest: ParsedTextModelName | None = None
     for name in members:
-        author, model = split_author(name)
+        author, model = _split_author_verbatim(name)
         if author is not None and author not in authors:
             authors.append(author)
         parsed = parse_text_model_name(model)
@@ -395,6 +500,9 @@ def infer_name_format(members: Iterable[str]) -> NameFormatSchema:
         author_included=author_included,
         common_author=authors[0] if len(authors) == 1 else None,
         template=_template_for(richest.part_order, separator, author_included),
+        extra_parts=tuple(
+            label.removeprefix("extra:") for label in richest.part_order if label.startswith("extra:")
+        ),
     )
 
 
@@ -427,7 +535,8 @@ def compute_group_summaries(models: Mapping[str, Mapping[str, Any]]) -> dict[str
     A record's group is its ``text_model_group`` when set, otherwise the base
     model of its name. Every entry counts as a member, backend copies included,
     so the member counts add up to ``len(models)``. ``common_baseline`` is set
-    only when every member has the same non-empty baseline.
+    when the members that state a baseline all state the same one (members
+    without one do not count), as 8.6.2 reports it.
     """
     members: dict[str, list[tuple[str, Mapping[str, Any]]]] = {}
     for name, entry in models.items():
@@ -437,7 +546,7 @@ def compute_group_summaries(models: Mapping[str, Mapping[str, Any]]) -> dict[str
     for group, entries in members.items():
         sizes: set[str] = set()
         quants: set[str] = set()
-        baselines: set[Any] = set()
+        baselines: set[str] = set()
         tags: set[str] = set()
         any_nsfw = any_description = False
         for name, entry in entries:
@@ -447,7 +556,8 @@ def compute_group_summaries(models: Mapping[str, Mapping[str, Any]]) -> dict[str
             if parsed.quant:
                 quants.add(parsed.quant)
             baseline = entry.get("baseline")
-            baselines.add(baseline if isinstance(baseline, str) and baseline else None)
+            if isinstance(baseline, str) and baseline:
+                baselines.add(baseline)
             entry_tags = entry.get("tags")
             if isinstance(entry_tags, list | tuple):
                 tags.update(tag for tag in entry_tags if isinstance(tag, str))

@@ -84,7 +84,8 @@ def test_no_size_in_gpt4() -> None:
     ("name", "size", "base"),
     [
         ("Mixtral-8x7B-Instruct-v0.1", "8X7B", "Mixtral"),
-        ("Mixtral-8x22B", "8X22B", "Mixtral"),
+        # The base keeps "8x2": group identity is 8.6.2's (docs/text-parser-differences.md).
+        ("Mixtral-8x22B", "8X22B", "Mixtral-8x2"),
         ("opt-125m", "125M", "opt"),
         ("pythia-1.3b-deduped", "1.3B", "pythia-deduped"),
         ("bloom-7b1", "7B1", "bloom"),
@@ -105,11 +106,12 @@ def test_size_needs_no_letter_before_or_after() -> None:
 
 def test_leading_dotted_version_is_an_extra() -> None:
     parsed = parse_text_model_name("1.5-Pygmalion-7B")
-    assert parsed.extras == (ParsedNameExtra("leading_version", "1.5"),)
+    assert parsed.extras == (ParsedNameExtra("leading_version", "1.5", 0),)
+    assert parsed.extras[0].inferred_type == "LEADING_VERSION"
     assert parsed.extra("leading_version") == "1.5"
     assert parsed.base_name == "Pygmalion"
     assert parsed.size == "7B"
-    assert parsed.part_order == ("extra:leading_version", "base", "size")
+    assert parsed.part_order == ("extra:LEADING_VERSION", "base", "size")
 
 
 def test_leading_version_needs_a_separator_after_it() -> None:
@@ -146,13 +148,21 @@ def test_version_not_taken_from_inside_a_word() -> None:
         ("Model-GGUF", "GGUF"),
         ("Model-awq", "AWQ"),
         ("Model-exl2", "EXL2"),
-        ("lzlv_70b_fp16_hf", "FP16"),
-        ("model_q4_k_m", "Q4_K_M"),
+        ("lzlv_70b-fp16-hf", "FP16"),
+        ("model-q4_k_m", "Q4_K_M"),
     ],
 )
 def test_quants_are_upper_cased(name: str, quant: str) -> None:
     assert parse_text_model_name(name).quant == quant
     assert is_quantized_variant(name)
+
+
+@pytest.mark.parametrize("name", ["lzlv_70b_fp16_hf", "model_q4_k_m", "m-Q4_K_M_x"])
+def test_quant_glued_by_underscore_is_part_of_the_base(name: str) -> None:
+    # "_" joins words for quants and variants (8.6.2's rule, which its group keys follow):
+    # the real lizpreciatior/lzlv_70b_fp16_hf is in group "lzlv_fp16_hf".
+    assert parse_text_model_name(name).quant is None
+    assert not is_quantized_variant(name)
 
 
 def test_not_quantized() -> None:
@@ -168,11 +178,19 @@ def test_not_quantized() -> None:
         ("Foo-Uncensored", "Uncensored"),
         ("QwQ-32B-Preview", "Preview"),
         ("Bar-Thinking", "Thinking"),
-        ("Llama_Instruct", "Instruct"),
+        ("Llama-instruct", "instruct"),
     ],
 )
 def test_variants_are_kept_as_found(name: str, variant: str) -> None:
     assert get_model_variant(name) == variant
+
+
+def test_variant_glued_by_underscore_is_part_of_the_base() -> None:
+    # The issue's example: 8.6.2 groups it as "Phi-3.5-mini-instruct_Uncensored".
+    assert get_model_variant("Llama_Instruct") is None
+    parsed = parse_text_model_name("Phi-3.5-mini-instruct_Uncensored")
+    assert parsed.variant is None
+    assert parsed.base_name == "Phi-3.5-mini-instruct_Uncensored"
 
 
 def test_variant_not_taken_from_inside_a_word() -> None:
@@ -289,10 +307,28 @@ def test_infer_name_format_author_and_template() -> None:
         ["meta/Llama-3-8B", "aphrodite/meta/Llama-3-8B-Instruct", "koboldcpp/Llama-3-8B"]
     )
     assert schema.author_included
-    assert schema.common_author == "meta"
+    # Everything before the first "/" is the author, backend prefixes included (as 8.6.2):
+    # three distinct "authors", so none is common.
+    assert schema.common_author is None
     assert schema.separator == "-"
     assert schema.part_order == ("base", "size", "variant")
     assert schema.template == "{author}/{base}-{size}-{variant}"
+
+
+def test_infer_name_format_one_author() -> None:
+    assert infer_name_format(["meta/Llama-3-8B", "meta/Llama-3-70B", "Llama-3-1B"]).common_author == "meta"
+
+
+def test_part_order_leaves_out_a_base_split_by_a_size() -> None:
+    # Base "MN-Starcannon" is not one piece of the name, so it has no place (8.6.2's answer).
+    schema = infer_name_format(["aetherwiing/MN-12B-Starcannon-v3"])
+    assert schema.part_order == ("size", "version")
+    assert schema.template == "{author}/{size}-{version}"
+
+
+def test_part_order_places_a_part_where_its_text_first_occurs() -> None:
+    # "7B" first occurs inside the base "x7B", so the size sorts before the version.
+    assert parse_text_model_name("x7B-v1-7B").part_order == ("base", "size", "version")
 
 
 def test_infer_name_format_two_authors_have_no_common_author() -> None:
@@ -315,15 +351,17 @@ def test_infer_name_format_separator_ignores_quant_underscores() -> None:
 
 def test_infer_name_format_uses_the_richest_member_and_labels_extras() -> None:
     schema = infer_name_format(["Foo-7B", "Foo-7B-Instruct-2409-Q4_K_M"])
-    assert schema.part_order == ("base", "size", "variant", "extra:date", "quant")
-    assert schema.template == "{base}-{size}-{variant}-{date}-{quant}"
+    assert schema.part_order == ("base", "size", "variant", "extra:DATE", "quant")
+    assert schema.template == "{base}-{size}-{variant}-{extra:DATE}-{quant}"
+    assert schema.extra_parts == ("DATE",)
     assert schema.as_dict() == {
         "separator": "-",
-        "part_order": ["base", "size", "variant", "extra:date", "quant"],
+        "part_order": ["base", "size", "variant", "extra:DATE", "quant"],
         "author_included": False,
         "common_author": None,
-        "template": "{base}-{size}-{variant}-{date}-{quant}",
+        "template": "{base}-{size}-{variant}-{extra:DATE}-{quant}",
     }
+    assert schema.as_dict(include_extra_parts=True)["extra_parts"] == ["DATE"]
 
 
 # --- summaries -----------------------------------------------------------------------------
@@ -349,7 +387,7 @@ def test_compute_group_summaries() -> None:
     assert llama.merged_tags == ("70B", "8B", "chat")
     mistral = summaries["Mistral"]
     assert mistral.member_count == 2
-    assert mistral.common_baseline is None  # one member has no baseline
+    assert mistral.common_baseline == "mistral"  # a member without a baseline does not count
     assert not mistral.any_nsfw
     assert not mistral.any_has_description
     assert mistral.merged_tags == ()
@@ -384,7 +422,8 @@ def test_add_text_model_groups_copies_and_enriches() -> None:
         assert summary["member_count"] == 3
         assert summary["common_baseline"] == "b"
         assert summary["merged_tags"] == ["t"]
-        assert summary["name_format"]["common_author"] == "org"
+        # "aphrodite" and "koboldcpp" count as authors too, as in 8.6.2's include_group answer.
+        assert summary["name_format"]["common_author"] is None
     enriched["org/Foo-7B"]["text_model_group_summary"]["merged_tags"].append("changed")
     assert enriched["koboldcpp/Foo-7B"]["text_model_group_summary"]["merged_tags"] == ["t"]
 
@@ -408,8 +447,11 @@ def test_parse_never_raises_and_is_deterministic(name: str) -> None:
     if name:
         assert parsed.base_name
     assert parsed.original_name == name
-    assert parsed.part_order.count("base") == 1
-    assert len(parsed.part_order) == 1 + sum(
+    assert len(set(parsed.part_order)) == len(parsed.part_order)
+    assert ("base" in parsed.part_order) == (
+        bool(parsed.base_name) and parsed.base_name.casefold() in name.casefold()
+    )
+    assert len(parsed.part_order) == ("base" in parsed.part_order) + sum(
         value is not None for value in (parsed.size, parsed.variant, parsed.quant, parsed.version)
     ) + len(parsed.extras)
     if parsed.size is not None:
@@ -497,4 +539,4 @@ def test_real_marx_group(real_db: dict[str, Any]) -> None:
     summary = entry["text_model_group_summary"]
     assert summary["available_sizes"] == ["3B"]
     assert summary["common_baseline"] == "StableLM-3B-4E1T"
-    assert summary["name_format"]["common_author"] == "acrastt"
+    assert summary["name_format"]["common_author"] is None  # backend copies count as authors (8.6.2)
