@@ -8,6 +8,7 @@ from django.contrib import admin
 from django.urls import URLPattern, URLResolver, include, path
 from drf_spectacular.views import SpectacularJSONAPIView, SpectacularRedocView, SpectacularSwaggerView
 
+from licensing.api.views import licensing_urlpatterns
 from pending_queue.api.audit import audit_urlpatterns
 from pending_queue.api.queue import queue_urlpatterns
 from references.api import v1, v2
@@ -34,6 +35,7 @@ api_patterns: list[URLPattern | URLResolver] = [
     path("model_references/v2/pending_queue/audit/", include(audit_urlpatterns("v2"))),
     path("model_references/v2/pending_queue/", include(queue_urlpatterns("v2"))),
     path("model_references/statistics/", include(statistics_urlpatterns)),
+    path("model_references/v2/licensing/", include(licensing_urlpatterns)),
     path("model_references/v2/<str:model_category_name>/popular", PopularView.as_view(), name="v2-popular"),
     path("model_references/v2/", include(v2.urlpatterns)),
 ]
