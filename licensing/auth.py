@@ -17,7 +17,7 @@ from rest_framework.request import Request
 from audit.models import ActorKind
 from audit.services import Actor
 from common.errors import DomainError
-from pending_queue.auth import HordeApiKeyAuthentication, HordePrincipal, identity_of
+from pending_queue.auth import identity_of
 
 EDIT_PERMISSION = "licensing.edit_licensing"
 WRITES_DISABLED = (
@@ -29,13 +29,10 @@ def licensing_editor_ids() -> set[str]:
     return set(settings.LICENSING_EDITOR_IDS)
 
 
-class LicensingApiKeyAuthentication(HordeApiKeyAuthentication):
-    """The ``apikey`` header, refused outright while no licensing editor is configured."""
-
-    def authenticate(self, request: Request) -> tuple[HordePrincipal, str] | None:
-        if request.META.get("HTTP_APIKEY", "").strip() and not licensing_editor_ids():
-            raise DomainError(WRITES_DISABLED, status=403, code="writes_disabled")
-        return super().authenticate(request)
+def refuse_keys_while_no_editor(request: Request) -> None:
+    """A write carrying a key while no editor is configured: 403 before the key is looked up."""
+    if request.META.get("HTTP_APIKEY", "").strip() and not licensing_editor_ids():
+        raise DomainError(WRITES_DISABLED, status=403, code="writes_disabled")
 
 
 class IsLicensingEditor(BasePermission):

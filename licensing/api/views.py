@@ -25,8 +25,9 @@ from common.errors import DomainError
 from common.openapi import ERROR_RESPONSE, VALIDATION_RESPONSE
 from horde_model_reference.meta_consts import MODEL_REFERENCE_CATEGORY
 from licensing import schemas, selectors, services
-from licensing.auth import IsLicensingEditor, LicensingApiKeyAuthentication, editor_actor
+from licensing.auth import IsLicensingEditor, editor_actor, refuse_keys_while_no_editor
 from pending_queue.api.common import CurationThrottle, request_body, text_param
+from pending_queue.auth import HordeApiKeyAuthentication
 from references.api.params import MAX_OFFSET, QueryErrors, bool_param, int_param
 
 if TYPE_CHECKING:
@@ -62,8 +63,9 @@ WRITE_ERRORS: dict[int, OpenApiResponse] = {
 }
 DEFINITION = _documented(schemas.LicenseDefinition, "A license definition.")
 ASSET = _documented(schemas.LicensedAsset, "A non-model licensed asset.")
-DEFINITION_BODY = schemas.openapi_schema(schemas.LicenseDefinition, mode="validation")
-ASSET_BODY = schemas.openapi_schema(schemas.LicensedAsset, mode="validation")
+# Keyed by media type: drf-spectacular takes a dict there as media type -> schema.
+DEFINITION_BODY = {"application/json": schemas.openapi_schema(schemas.LicenseDefinition, mode="validation")}
+ASSET_BODY = {"application/json": schemas.openapi_schema(schemas.LicensedAsset, mode="validation")}
 PAGING = [
     OpenApiParameter("offset", OpenApiTypes.INT, OpenApiParameter.QUERY, default=0),
     OpenApiParameter("limit", OpenApiTypes.INT, OpenApiParameter.QUERY, default=DEFAULT_PAGE_LIMIT),
@@ -78,7 +80,7 @@ ASSET_PATH_PARAMETERS = [
 class LicensingView(APIView):
     """Public reads; writes authenticate and need the licensing-editor role."""
 
-    authentication_classes = (LicensingApiKeyAuthentication, SessionAuthentication, TokenAuthentication)
+    authentication_classes = (HordeApiKeyAuthentication, SessionAuthentication, TokenAuthentication)
     permission_classes = (IsLicensingEditor,)
     throttle_classes = (CurationThrottle,)
     throttle_scope = "writes"
@@ -96,6 +98,11 @@ class LicensingView(APIView):
 
     def get_throttles(self) -> list[BaseThrottle]:
         return [] if self._is_read() else super().get_throttles()
+
+    def perform_authentication(self, request: Request) -> None:
+        if not self._is_read():
+            refuse_keys_while_no_editor(request)
+        super().perform_authentication(request)
 
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
         # A method the path lacks is 405 (with Allow) before authentication: a key
