@@ -12,7 +12,7 @@ from datetime import date
 from enum import StrEnum
 from typing import Any, TypeVar
 
-from license_expression import ExpressionError, Licensing  # type: ignore[import-untyped]
+from license_expression import Licensing  # type: ignore[import-untyped]
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from common.errors import DomainError
@@ -54,7 +54,9 @@ def spdx_symbols(expression: str) -> set[str]:
     """The license identifiers an SPDX expression names; ValueError when it does not parse."""
     try:
         parsed = _SPDX.parse(expression, validate=False)
-    except (ExpressionError, TypeError, ValueError) as error:
+    # Not only ExpressionError: some malformed input ("()x") fails inside the parser with
+    # IndexError and the like, and any failure to parse is the caller's bad input.
+    except Exception as error:
         raise ValueError(f"Invalid license expression: {expression}") from error
     if parsed is None:
         raise ValueError(f"Invalid license expression: {expression}")
@@ -108,8 +110,13 @@ class LicenseDefinition(_Strict):
         return license_id
 
 
+#: The parser's time grows with the expression (seconds at ~100 kB); real expressions are
+#: a few licenses long, so longer ones are refused before they are parsed.
+MAX_EXPRESSION_LENGTH = 2000
+
+
 class LicenseAssignment(_Strict):
-    license_expression: str = Field(min_length=1)
+    license_expression: str = Field(min_length=1, max_length=MAX_EXPRESSION_LENGTH)
     license_ids: list[str] = Field(default_factory=list)
     commercial_use: PermissionStatus
     redistribution: PermissionStatus

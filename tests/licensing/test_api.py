@@ -239,6 +239,14 @@ BAD_WRITES = [
         422,
     ),
     ("post", "/assets", {**NODE, "licensing": {**NODE["licensing"], "license_ids": []}}, 422),
+    # The parser fails with an IndexError on this one; still bad input, not a 500.
+    ("post", "/assets", {**NODE, "licensing": {**NODE["licensing"], "license_expression": "()fAM"}}, 422),
+    (
+        "post",
+        "/assets",
+        {**NODE, "licensing": {**NODE["licensing"], "license_expression": "MIT-0 AND " * 300 + "MIT-0"}},
+        422,
+    ),
     (
         "post",
         "/assets",
