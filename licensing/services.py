@@ -326,10 +326,7 @@ def licensing_catalog_import(*, document: dict[str, Any], actor: Actor) -> Impor
         raise DomainError(
             [{"loc": [], "msg": "Input should be a valid dictionary", "type": "dict_type"}], status=422
         )
-    try:
-        metadata = LicensingDatasetMetadata.model_validate(document.get("metadata") or {})
-    except Exception as error:  # pydantic's ValidationError, reported in the 422 shape
-        raise _unprocessable(f"Invalid metadata: {error}", ["metadata"]) from error
+    metadata = parse_body(LicensingDatasetMetadata, document.get("metadata") or {}, loc=["metadata"])
     definitions = _parse_definitions(document)
     known_ids = {definition.license_id for definition in definitions} | set(
         LicenseDefinition.objects.values_list("license_id", flat=True)
