@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -100,7 +101,27 @@ def event_hash(event: AuditEvent) -> str:
     ).hexdigest()
 
 
-_REGISTERED_ACTIONS = frozenset(AuditAction.values)
+# The one registered list: the audit app's own actions, plus those the apps above it
+# register for themselves at start-up (``audit_actions_register``), since audit must
+# not import them to learn their names.
+_registered_actions: set[str] = set(AuditAction.values)
+
+
+def audit_actions_register(*, actions: Iterable[str]) -> None:
+    """Add an app's namespaced actions (e.g. ``licensing.license_created``) to the registered list.
+
+    Call it from the app's ``AppConfig.ready``; an action must hold a namespace
+    (``app.verb``) so the apps' actions cannot collide.
+    """
+    for action in actions:
+        if "." not in action:
+            raise ValueError(f"audit action {action!r} needs a namespace ('app.verb')")
+        _registered_actions.add(action)
+
+
+def audit_actions_registered() -> frozenset[str]:
+    """Every action an event may record."""
+    return frozenset(_registered_actions)
 
 
 @transaction.atomic(savepoint=False)
@@ -118,9 +139,12 @@ def audit_events_append(
     """
     if not events:
         return []
-    unknown = sorted({event.action for event in events} - _REGISTERED_ACTIONS)
+    unknown = sorted({event.action for event in events} - _registered_actions)
     if unknown:
-        raise ValueError(f"unregistered audit action(s) {unknown}: add them to audit.models.AuditAction")
+        raise ValueError(
+            f"unregistered audit action(s) {unknown}: add them to audit.models.AuditAction, "
+            "or register an app's own with audit_actions_register"
+        )
     request_id = request_id or current_request_id()
     head, _ = AuditChainHead.objects.select_for_update().get_or_create(id=1)
     occurred_at = timezone.now()

@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "pending_queue",
     "audit",
     "sync",
+    "licensing",
 ]
 
 MIDDLEWARE = [
@@ -283,6 +284,9 @@ AI_HORDE_RETRY_AFTER_MAX_SECONDS = env.float("AI_HORDE_RETRY_AFTER_MAX_SECONDS",
 STATISTICS_HISTORY_DAYS = env.int("STATISTICS_HISTORY_DAYS", default=30)
 REQUESTOR_IDS = [i.strip() for i in env.list("REQUESTOR_IDS", default=[]) if i.strip()]
 APPROVER_IDS = [i.strip() for i in env.list("APPROVER_IDS", default=[]) if i.strip()]
+# AI Horde user ids that may edit the licensing catalog directly (as in 8.6.2, a list of
+# its own, independent of the queue's roles). Empty: nobody may (fail closed).
+LICENSING_EDITOR_IDS = [i.strip() for i in env.list("LICENSING_EDITOR_IDS", default=[]) if i.strip()]
 # Seconds after which an apply reservation is considered crashed and returned to approved.
 APPLY_LEASE_SECONDS = env.int("APPLY_LEASE_SECONDS", default=300)
 # API-key checks per minute per client address (each unknown key costs a call to the

@@ -10,6 +10,7 @@ from drf_spectacular.views import SpectacularJSONAPIView, SpectacularRedocView, 
 
 from config.api import v1_urlpatterns, v2_urlpatterns
 from config.service import HeartbeatView, ReplicateModeView, RootView
+from licensing.api.views import licensing_urlpatterns
 from pending_queue.api.audit import audit_urlpatterns
 from pending_queue.api.metadata import V1ModelMetadataRoute
 from pending_queue.api.queue import queue_urlpatterns
@@ -42,6 +43,7 @@ api_patterns: list[URLPattern | URLResolver] = [
     path(V2_PREFIX + "pending_queue/audit/", include(audit_urlpatterns("v2"))),
     path(V2_PREFIX + "pending_queue/", include(queue_urlpatterns("v2"))),
     path(STATISTICS_PREFIX, include(statistics_urlpatterns)),
+    path(V2_PREFIX + "licensing/", include(licensing_urlpatterns)),
     path(V2_PREFIX + "<str:model_category_name>/popular", PopularView.as_view(), name="v2-popular"),
     path(V2_PREFIX, include(v2_urlpatterns)),
 ]

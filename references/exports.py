@@ -15,7 +15,7 @@ import shutil
 import tempfile
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -34,6 +34,8 @@ from references.selectors import RegistrySnapshot, category_revisions, registry_
 ExportFormat = Literal["legacy", "v2", "all"]
 MANIFEST_NAME = "manifest.json"
 TEXT_CSV_NAME = "models.csv"
+#: Where the catalog documents of the apps above ``references`` go (passed in by ``sync``).
+CATALOGS_DIR = "catalogs"
 
 
 #: What a record without a licensing conclusion is served with (every record imported
@@ -170,11 +172,37 @@ def _write_files(dest: Path, contents: dict[str, bytes]) -> list[str]:
     return list(contents)
 
 
+def _catalog_render(documents: Mapping[str, object] | None, contents: dict[str, bytes]) -> dict[str, Any]:
+    """Render catalog documents (file name -> JSON-able) into ``contents``; their manifest entries.
+
+    ``references`` cannot import the catalog apps (they sit above it), so their caller
+    passes the documents in; each becomes ``catalogs/<name>`` and is listed under the
+    manifest's ``catalogs``.
+    """
+    entries: dict[str, Any] = {}
+    for name, document in (documents or {}).items():
+        relative = f"{CATALOGS_DIR}/{name}"
+        contents[relative] = orjson.dumps(document)
+        lists = document.values() if isinstance(document, dict) else [document]
+        records = sum(len(value) for value in lists if isinstance(value, list))
+        entries[name] = _file_entry(relative, contents[relative], records)
+    return entries
+
+
+def _manifest_catalog_hashes(manifest: dict[str, Any] | None) -> dict[str, str]:
+    catalogs = manifest.get("catalogs") if isinstance(manifest, dict) else None
+    if not isinstance(catalogs, dict):
+        return {}
+    return {name: str(entry.get("sha256")) for name, entry in catalogs.items() if isinstance(entry, dict)}
+
+
 def _manifest_bytes(manifest: dict[str, Any]) -> bytes:
     return orjson.dumps(manifest, option=orjson.OPT_INDENT_2) + b"\n"
 
 
-def reference_export(*, dest: Path, fmt: ExportFormat = "all") -> ExportResult:
+def reference_export(
+    *, dest: Path, fmt: ExportFormat = "all", catalog_documents: Mapping[str, object] | None = None
+) -> ExportResult:
     """Write one file per category (and format) plus ``manifest.json`` into ``dest``.
 
     Layout: ``v2/<category>.json``, ``legacy/<legacy file>`` (and ``legacy/models.csv``).
@@ -184,6 +212,7 @@ def reference_export(*, dest: Path, fmt: ExportFormat = "all") -> ExportResult:
     """
     snapshot = registry_snapshot()
     categories, contents = _render_files(fmt, snapshot)
+    catalogs = _catalog_render(catalog_documents, contents)
     files = _write_files(dest, contents)
     manifest = {
         "format": fmt,
@@ -191,6 +220,8 @@ def reference_export(*, dest: Path, fmt: ExportFormat = "all") -> ExportResult:
         "audit_head_hash": snapshot.audit_head_hash,
         "categories": categories,
     }
+    if catalogs:
+        manifest["catalogs"] = catalogs
     _write_atomic(dest / MANIFEST_NAME, _manifest_bytes(manifest))
     return ExportResult(dest=dest, manifest=manifest, files=files)
 
@@ -279,7 +310,13 @@ def export_releases_prune(export_dir: Path, *, keep: int) -> list[str]:
     return doomed
 
 
-def export_release_publish(*, export_dir: Path, keep: int, dry_run: bool = False) -> ReleaseResult:
+def export_release_publish(
+    *,
+    export_dir: Path,
+    keep: int,
+    dry_run: bool = False,
+    catalog_documents: Mapping[str, object] | None = None,
+) -> ReleaseResult:
     """Publish the registry as a new release under ``export_dir``, unless nothing changed.
 
     The snapshot is rendered into a hidden build directory, renamed into
@@ -287,11 +324,18 @@ def export_release_publish(*, export_dir: Path, keep: int, dry_run: bool = False
     beyond ``keep`` are pruned. With ``dry_run`` the files are rendered into a
     temporary directory and nothing under ``export_dir`` changes.
     """
-    published = _manifest_revisions(export_current_manifest(export_dir))
-    if published is not None and published == category_revisions():
+    current_manifest = export_current_manifest(export_dir)
+    published = _manifest_revisions(current_manifest)
+    # Catalogs have no category revision: a release is new when their bytes changed.
+    catalog_contents: dict[str, bytes] = {}
+    catalogs = _catalog_render(catalog_documents, catalog_contents)
+    catalogs_published = _manifest_catalog_hashes(current_manifest) == {
+        name: entry["sha256"] for name, entry in catalogs.items()
+    }
+    if catalogs_published and published is not None and published == category_revisions():
         return ReleaseResult(_current_release_name(export_dir), False, published, [], [], None)
     snapshot = registry_snapshot()
-    if published == snapshot.revisions:
+    if catalogs_published and published == snapshot.revisions:
         return ReleaseResult(_current_release_name(export_dir), False, published, [], [], None)
     releases = export_dir / RELEASES_DIR
     name = _release_name(snapshot.revisions)
@@ -301,6 +345,7 @@ def export_release_publish(*, export_dir: Path, keep: int, dry_run: bool = False
     build = Path(tempfile.mkdtemp(dir=None if dry_run else releases, prefix=_BUILDING_PREFIX))
     try:
         categories, contents = _render_files("all", snapshot)
+        contents.update(catalog_contents)
         files = _write_files(build, contents)
         manifest = {
             "format": "all",
@@ -309,6 +354,8 @@ def export_release_publish(*, export_dir: Path, keep: int, dry_run: bool = False
             "audit_head_hash": snapshot.audit_head_hash,
             "categories": categories,
         }
+        if catalogs:
+            manifest["catalogs"] = catalogs
         _write_atomic(build / MANIFEST_NAME, _manifest_bytes(manifest))
         if dry_run:
             return ReleaseResult(name, False, snapshot.revisions, files, [], manifest)
@@ -423,6 +470,10 @@ def _release_index(directory: str) -> ReleaseIndex:
         for entry in info.values() if isinstance(info, dict) else ():
             if isinstance(entry, dict) and isinstance(entry.get("path"), str):
                 sha256[entry["path"]] = str(entry.get("sha256", ""))
+    catalogs = parsed.get("catalogs") if isinstance(parsed, dict) else None
+    for entry in (catalogs or {}).values() if isinstance(catalogs, dict) else ():
+        if isinstance(entry, dict) and isinstance(entry.get("path"), str):
+            sha256[entry["path"]] = str(entry.get("sha256", ""))
     sha256[MANIFEST_NAME] = hashlib.sha256(manifest).hexdigest()
     generated_at = parsed.get("generated_at") if isinstance(parsed, dict) else None
     index = ReleaseIndex(

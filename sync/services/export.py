@@ -15,6 +15,7 @@ from django.db import DatabaseError
 from django.db.models import Q
 from django.utils import timezone
 
+from licensing.selectors import licensing_export_documents
 from references.exports import ReleaseResult, export_release_publish
 from references.selectors import category_revisions
 from sync.models import SyncLease, SyncRun
@@ -28,6 +29,11 @@ from sync.services.runs import (
 )
 
 logger = logging.getLogger(__name__)
+
+
+def catalog_export_documents() -> dict[str, object]:
+    """The catalog apps' export files (file name -> document), written under ``catalogs/``."""
+    return {**licensing_export_documents()}
 
 
 def _release_log(result: ReleaseResult, *, dry_run: bool) -> str:
@@ -62,7 +68,10 @@ def export_publish(*, trigger: str, dry_run: bool = False, raise_errors: bool = 
     )
     try:
         result = export_release_publish(
-            export_dir=export_dir, keep=settings.EXPORT_KEEP_RELEASES, dry_run=dry_run
+            export_dir=export_dir,
+            keep=settings.EXPORT_KEEP_RELEASES,
+            dry_run=dry_run,
+            catalog_documents=catalog_export_documents(),
         )
     except Exception as error:
         logger.exception("export run %s failed", run.pk)

@@ -93,3 +93,16 @@ def test_an_unregistered_action_is_refused_and_nothing_is_written() -> None:
     # Every registered action is accepted, and stored as its plain string.
     event = audit_event_append(action=AuditAction.RECORD_DELETED, actor=ACTOR, source="api")
     assert AuditEvent.objects.get(pk=event.pk).action == "record.deleted"
+
+
+def test_apps_above_audit_register_their_own_namespaced_actions() -> None:
+    from audit.services import audit_actions_register, audit_actions_registered
+    from licensing.models import LicensingAction
+
+    # Registered at start-up by the licensing app's AppConfig.ready.
+    assert set(LicensingAction.values) <= audit_actions_registered()
+    event = audit_event_append(action=LicensingAction.LICENSE_CREATED, actor=ACTOR, source="api")
+    assert AuditEvent.objects.get(pk=event.pk).action == "licensing.license_created"
+    with pytest.raises(ValueError, match="needs a namespace"):
+        audit_actions_register(actions=["created"])
+    assert "created" not in audit_actions_registered()
