@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "pending_queue",
     "audit",
     "sync",
+    "catalogs",
 ]
 
 MIDDLEWARE = [
@@ -212,6 +213,7 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "common.openapi.add_record_schemas",
+        "catalogs.api.openapi.add_catalog_schemas",
         "common.openapi.document_common_answers",
     ],
     # One name per shared choice set (proposal statuses, categories) across the queue routes.

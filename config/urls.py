@@ -8,6 +8,7 @@ from django.contrib import admin
 from django.urls import URLPattern, URLResolver, include, path
 from drf_spectacular.views import SpectacularJSONAPIView, SpectacularRedocView, SpectacularSwaggerView
 
+from catalogs.api.urls import baseline_urlpatterns, guidance_urlpatterns
 from pending_queue.api.audit import audit_urlpatterns
 from pending_queue.api.queue import queue_urlpatterns
 from references.api import v1, v2
@@ -34,6 +35,9 @@ api_patterns: list[URLPattern | URLResolver] = [
     path("model_references/v2/pending_queue/audit/", include(audit_urlpatterns("v2"))),
     path("model_references/v2/pending_queue/", include(queue_urlpatterns("v2"))),
     path("model_references/statistics/", include(statistics_urlpatterns)),
+    # Literal catalog paths, before the v2 `<category>/...` patterns.
+    path("model_references/v2/text_generation/guidance/", include(guidance_urlpatterns)),
+    path("model_references/v2/image_generation/baselines/", include(baseline_urlpatterns)),
     path("model_references/v2/<str:model_category_name>/popular", PopularView.as_view(), name="v2-popular"),
     path("model_references/v2/", include(v2.urlpatterns)),
 ]
