@@ -42,6 +42,7 @@ from catalogs.schemas import (
 from common.errors import DomainError
 from horde_model_reference.meta_consts import KNOWN_IMAGE_GENERATION_BASELINE, MODEL_REFERENCE_CATEGORY
 from references.selectors import record_get, record_list
+from references.services import exported_documents_changed
 
 Doc = dict[str, Any]
 RowModel = TypeVar("RowModel", GuidanceProfile, GuidanceAssignment, ImageBaseline)
@@ -316,6 +317,7 @@ def guidance_change_set_apply(*, change_set: TextGuidanceChangeSet, actor: Actor
         after=after,
         details={"title": change_set.title, "catalog_revision": state.revision, "related_models": related},
     )
+    exported_documents_changed()
     return ChangeSetOutcome(resource_id, event.sequence, now, related)
 
 
@@ -360,6 +362,7 @@ def guidance_catalog_import(
             category=MODEL_REFERENCE_CATEGORY.text_generation,
             details={**counts.as_dict(), "catalog_revision": state.revision},
         )
+        exported_documents_changed()
     return counts
 
 
@@ -459,6 +462,7 @@ def baseline_change_set_apply(*, change_set: ImageBaselineChangeSet, actor: Acto
             "affected_baselines": related,
         },
     )
+    exported_documents_changed()
     return ChangeSetOutcome(resource_id, event.sequence, now, related)
 
 
@@ -495,6 +499,7 @@ def baseline_catalog_import(
             category=MODEL_REFERENCE_CATEGORY.image_generation,
             details={**counts.as_dict(), "catalog_revision": state.revision},
         )
+        exported_documents_changed()
     return counts
 
 

@@ -15,7 +15,7 @@ import shutil
 import tempfile
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -92,6 +92,42 @@ class ExportResult:
     files: list[str]
 
 
+# Documents beside the records (the catalogs) that every export writes too. Their apps sit
+# above references, so they register a provider (sync does, in SyncConfig.ready) instead
+# of being imported here: provider() -> {file name: JSON-able document}, in a fixed order.
+DOCUMENTS_DIR = "catalogs"
+_document_providers: list[Callable[[], dict[str, object]]] = []
+
+
+def export_documents_provider_register(provider: Callable[[], dict[str, object]]) -> None:
+    """Have every export write ``provider()``'s documents (registering twice is harmless)."""
+    if provider not in _document_providers:
+        _document_providers.append(provider)
+
+
+def _render_documents(contents: dict[str, bytes]) -> dict[str, Any]:
+    """Render the registered documents into ``contents``; return their manifest entries."""
+    entries: dict[str, Any] = {}
+    for provider in _document_providers:
+        for file_name, document in provider().items():
+            relative = f"{DOCUMENTS_DIR}/{file_name}"
+            contents[relative] = orjson.dumps(document)
+            content = contents[relative]
+            entries[file_name] = {
+                "path": relative,
+                "sha256": hashlib.sha256(content).hexdigest(),
+                "bytes": len(content),
+            }
+    return entries
+
+
+def _manifest_documents_sha256(manifest: dict[str, Any] | None) -> dict[str, str]:
+    documents = (manifest or {}).get("documents")
+    if not isinstance(documents, dict):
+        return {}
+    return {name: str(entry.get("sha256")) for name, entry in documents.items() if isinstance(entry, dict)}
+
+
 def _render_files(fmt: ExportFormat, snapshot: RegistrySnapshot) -> tuple[dict[str, Any], dict[str, bytes]]:
     """Render every category of the snapshot in memory: the manifest's per-category part
     and the file contents by relative path.
@@ -158,12 +194,14 @@ def reference_export(*, dest: Path, fmt: ExportFormat = "all") -> ExportResult:
     """
     snapshot = registry_snapshot()
     categories, contents = _render_files(fmt, snapshot)
+    documents = _render_documents(contents)
     files = _write_files(dest, contents)
     manifest = {
         "format": fmt,
         "generated_at": int(time.time()),
         "audit_head_hash": snapshot.audit_head_hash,
         "categories": categories,
+        "documents": documents,
     }
     _write_atomic(dest / MANIFEST_NAME, _manifest_bytes(manifest))
     return ExportResult(dest=dest, manifest=manifest, files=files)
@@ -261,11 +299,19 @@ def export_release_publish(*, export_dir: Path, keep: int, dry_run: bool = False
     beyond ``keep`` are pruned. With ``dry_run`` the files are rendered into a
     temporary directory and nothing under ``export_dir`` changes.
     """
-    published = _manifest_revisions(export_current_manifest(export_dir))
-    if published is not None and published == category_revisions():
+    current_manifest = export_current_manifest(export_dir)
+    published = _manifest_revisions(current_manifest)
+    # The registered documents carry no category revision: they are cheap to render, so
+    # a change is seen by comparing their hashes with the published ones.
+    document_contents: dict[str, bytes] = {}
+    documents = _render_documents(document_contents)
+    documents_unchanged = _manifest_documents_sha256(current_manifest) == {
+        name: entry["sha256"] for name, entry in documents.items()
+    }
+    if published is not None and documents_unchanged and published == category_revisions():
         return ReleaseResult(_current_release_name(export_dir), False, published, [], [], None)
     snapshot = registry_snapshot()
-    if published == snapshot.revisions:
+    if documents_unchanged and published == snapshot.revisions:
         return ReleaseResult(_current_release_name(export_dir), False, published, [], [], None)
     releases = export_dir / RELEASES_DIR
     name = _release_name(snapshot.revisions)
@@ -275,6 +321,7 @@ def export_release_publish(*, export_dir: Path, keep: int, dry_run: bool = False
     build = Path(tempfile.mkdtemp(dir=None if dry_run else releases, prefix=_BUILDING_PREFIX))
     try:
         categories, contents = _render_files("all", snapshot)
+        contents.update(document_contents)
         files = _write_files(build, contents)
         manifest = {
             "format": "all",
@@ -282,6 +329,7 @@ def export_release_publish(*, export_dir: Path, keep: int, dry_run: bool = False
             "generated_at": int(time.time()),
             "audit_head_hash": snapshot.audit_head_hash,
             "categories": categories,
+            "documents": documents,
         }
         _write_atomic(build / MANIFEST_NAME, _manifest_bytes(manifest))
         if dry_run:
@@ -397,6 +445,10 @@ def _release_index(directory: str) -> ReleaseIndex:
         for entry in info.values() if isinstance(info, dict) else ():
             if isinstance(entry, dict) and isinstance(entry.get("path"), str):
                 sha256[entry["path"]] = str(entry.get("sha256", ""))
+    documents = parsed.get("documents") if isinstance(parsed, dict) else None
+    for entry in (documents or {}).values() if isinstance(documents, dict) else ():
+        if isinstance(entry, dict) and isinstance(entry.get("path"), str):
+            sha256[entry["path"]] = str(entry.get("sha256", ""))
     sha256[MANIFEST_NAME] = hashlib.sha256(manifest).hexdigest()
     generated_at = parsed.get("generated_at") if isinstance(parsed, dict) else None
     index = ReleaseIndex(
