@@ -15,9 +15,9 @@ from tests.catalogs.conftest import BASELINES, GUIDANCE, contract, fixture, reci
 
 pytestmark = pytest.mark.django_db
 
-APPROVER = {"HTTP_APIKEY": "approver-key"}
-REQUESTOR = {"HTTP_APIKEY": "requestor-key"}
-READER = {"HTTP_APIKEY": "reader-key"}
+APPROVER: dict[str, Any] = {"HTTP_APIKEY": "approver-key"}
+REQUESTOR: dict[str, Any] = {"HTTP_APIKEY": "requestor-key"}
+READER: dict[str, Any] = {"HTTP_APIKEY": "reader-key"}
 
 
 @pytest.fixture
@@ -39,7 +39,7 @@ def assert_documented(openapi: dict[str, Any], path: str, method: str, response:
     assert not errors, errors
 
 
-def post(client: Client, url: str, body: Any, **headers: str) -> Any:
+def post(client: Client, url: str, body: Any, **headers: Any) -> Any:
     return client.post(url, data=json.dumps(body), content_type="application/json", **headers)
 
 
@@ -155,7 +155,7 @@ def test_bad_read_input_is_a_clear_4xx(
     ],
 )
 def test_writes_need_the_role_and_change_nothing_otherwise(
-    client: Client, horde: Any, text_models: list[str], path: str, headers: dict[str, str], status: int
+    client: Client, horde: Any, text_models: list[str], path: str, headers: dict[str, Any], status: int
 ) -> None:
     events = AuditEvent.objects.count()
     response = post(client, path, chatml_change_set(), **headers)

@@ -74,7 +74,7 @@ def test_a_catalog_change_alone_publishes_a_new_release(
     assert_documents_listed(tmp_path / CURRENT_LINK)
     # Served from the release, like every other exported file.
     settings.EXPORT_DIR = tmp_path
-    served = client.get("/api/model_references/export/catalogs/image_baselines.json")
+    served: Any = client.get("/api/model_references/export/catalogs/image_baselines.json")
     assert served.status_code == 200
     assert (
         json.loads(b"".join(served.streaming_content) if served.streaming else served.content)["baselines"][
