@@ -65,7 +65,7 @@ class GuidanceProfile(models.Model):
 
 
 class GuidanceAssignment(models.Model):
-    model_name = models.CharField(max_length=1000, unique=True)
+    model_name = models.CharField(max_length=255, unique=True)
     primary_profile = models.ForeignKey(
         GuidanceProfile, on_delete=models.PROTECT, to_field="profile_id", related_name="primary_assignments"
     )

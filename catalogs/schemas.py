@@ -11,6 +11,11 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AnyUrl, BaseModel, ConfigDict, Field, field_validator
 
+#: Identities are columns of their own (``catalogs.models``): longer ones are refused here.
+PROFILE_ID_MAX = 200
+MODEL_NAME_MAX = 255
+BASELINE_NAME_MAX = 200
+
 SettingValue = int | float | str | bool | list[int] | list[float] | list[str]
 Role = Literal["system", "user", "assistant", "tool"]
 
@@ -22,10 +27,15 @@ class _Strict(BaseModel):
 # --- text guidance ---------------------------------------------------------------
 
 
+#: The catalog metadata is stored in integer columns (``CatalogState``): bounded to fit them.
+INT32_MAX = 2**31 - 1
+INT64_MAX = 2**63 - 1
+
+
 class TextGuidanceCatalogMetadata(_Strict):
-    schema_version: int = 1
-    revision: int = Field(default=1, ge=1)
-    updated_at: int | None = None
+    schema_version: int = Field(default=1, ge=-INT32_MAX, le=INT32_MAX)
+    revision: int = Field(default=1, ge=1, le=INT32_MAX)
+    updated_at: int | None = Field(default=None, ge=-INT64_MAX, le=INT64_MAX)
 
 
 class GuidanceRecordMetadata(_Strict):
@@ -92,7 +102,7 @@ class RawPromptTemplate(_Strict):
 
 
 class _ProfileBase(_Strict):
-    profile_id: str
+    profile_id: str = Field(max_length=PROFILE_ID_MAX)
     display_name: str
     aliases: list[str] = Field(default_factory=list)
     summary: str
@@ -125,8 +135,8 @@ TextUsageProfile = Annotated[TextPromptContract | TextUsageRecipe, Field(discrim
 
 
 class TextGuidanceAssignment(_Strict):
-    model_name: str = Field(min_length=1)
-    primary_profile_id: str
+    model_name: str = Field(min_length=1, max_length=MODEL_NAME_MAX)
+    primary_profile_id: str = Field(max_length=PROFILE_ID_MAX)
     supplemental_profile_ids: list[str] = Field(default_factory=list)
     metadata: GuidanceRecordMetadata = Field(default_factory=GuidanceRecordMetadata)
 
@@ -139,13 +149,13 @@ class TextGuidanceCatalog(_Strict):
 
 class GuidanceProfileChange(_Strict):
     operation: Literal["create", "update", "deprecate"]
-    profile_id: str
+    profile_id: str = Field(max_length=PROFILE_ID_MAX)
     profile: TextUsageProfile | None = None
     expected_before: TextUsageProfile | None = None
 
 
 class GuidanceAssignmentChange(_Strict):
-    model_name: str
+    model_name: str = Field(max_length=MODEL_NAME_MAX)
     assignment: TextGuidanceAssignment | None = None
     expected_before: TextGuidanceAssignment | None = None
 
@@ -182,7 +192,7 @@ class BaselineRecordMetadata(GuidanceRecordMetadata):
 
 
 class ImageBaselineRecord(_Strict):
-    name: str = Field(min_length=1)
+    name: str = Field(min_length=1, max_length=BASELINE_NAME_MAX)
     display_name: str | None = None
     native_resolution: int | None = Field(default=None, ge=1)
     alternative_names: list[str] = Field(default_factory=list)
@@ -202,7 +212,7 @@ class ImageBaselineCatalog(_Strict):
 
 class ImageBaselineChange(_Strict):
     operation: Literal["upsert", "delete"]
-    name: str = Field(min_length=1)
+    name: str = Field(min_length=1, max_length=BASELINE_NAME_MAX)
     record: ImageBaselineRecord | None = None
     expected_before: ImageBaselineRecord | None = None
 

@@ -208,6 +208,11 @@ def test_a_stale_change_set_is_409_and_changes_nothing(
             "profile_changes": [{"operation": "create", "profile_id": "x", "profile": {"kind": "other"}}],
         },
         {"title": "t", "profile_changes": "nope"},
+        {
+            "title": "t",
+            "profile_changes": [{"operation": "create", "profile_id": "x" * 201, "profile": None}],
+        },
+        {"title": "t", "assignment_changes": [{"model_name": "m" * 256}]},
         {"title": "t\x00"},
         [],
         "text",
