@@ -194,7 +194,8 @@ def reference_export(*, dest: Path, fmt: ExportFormat = "all") -> ExportResult:
     """
     snapshot = registry_snapshot()
     categories, contents = _render_files(fmt, snapshot)
-    documents = _render_documents(contents)
+    # The registered documents have no legacy format: a legacy-only export leaves them out.
+    documents = _render_documents(contents) if fmt != "legacy" else {}
     files = _write_files(dest, contents)
     manifest = {
         "format": fmt,

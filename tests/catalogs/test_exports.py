@@ -39,6 +39,11 @@ def test_reference_export_writes_the_catalogs(tmp_path: Path, baselines: dict[st
     )
 
 
+def test_a_legacy_only_export_leaves_the_catalogs_out(tmp_path: Path, baselines: dict[str, Any]) -> None:
+    result = reference_export(dest=tmp_path, fmt="legacy")
+    assert result.manifest["documents"] == {} and not (tmp_path / "catalogs").exists()
+
+
 def test_a_catalog_change_alone_publishes_a_new_release(
     tmp_path: Path,
     baselines: dict[str, Any],
