@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "audit",
     "sync",
     "licensing",
+    "catalogs",
 ]
 
 MIDDLEWARE = [
@@ -213,6 +214,7 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "common.openapi.add_record_schemas",
+        "catalogs.api.openapi.add_catalog_schemas",
         "common.openapi.document_common_answers",
     ],
     # One name per shared choice set (proposal statuses, categories) across the queue routes.

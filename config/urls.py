@@ -8,6 +8,7 @@ from django.contrib import admin
 from django.urls import URLPattern, URLResolver, include, path
 from drf_spectacular.views import SpectacularJSONAPIView, SpectacularRedocView, SpectacularSwaggerView
 
+from catalogs.api.urls import baseline_urlpatterns, guidance_urlpatterns
 from config.api import v1_urlpatterns, v2_urlpatterns
 from config.service import HeartbeatView, ReplicateModeView, RootView
 from licensing.api.views import licensing_urlpatterns
@@ -44,6 +45,9 @@ api_patterns: list[URLPattern | URLResolver] = [
     path(V2_PREFIX + "pending_queue/", include(queue_urlpatterns("v2"))),
     path(STATISTICS_PREFIX, include(statistics_urlpatterns)),
     path(V2_PREFIX + "licensing/", include(licensing_urlpatterns)),
+    # Literal catalog paths, before the v2 `<category>/...` patterns.
+    path(V2_PREFIX + "text_generation/guidance/", include(guidance_urlpatterns)),
+    path(V2_PREFIX + "image_generation/baselines/", include(baseline_urlpatterns)),
     path(V2_PREFIX + "<str:model_category_name>/popular", PopularView.as_view(), name="v2-popular"),
     path(V2_PREFIX, include(v2_urlpatterns)),
 ]

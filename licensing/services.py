@@ -30,6 +30,7 @@ from licensing.schemas import (
     parse_body,
 )
 from licensing.selectors import license_definition_wire, license_references, licensed_asset_wire
+from references.services import exported_documents_changed
 
 
 def _now() -> int:
@@ -76,6 +77,8 @@ def _append(action: str, *, actor: Actor, source: str, key: str, before: Any, af
         actor=actor,
         source=source,
     )
+    # The catalog is part of every export: a change asks for one, as a record change does.
+    exported_documents_changed()
 
 
 # --- license definitions ---------------------------------------------------------------
@@ -433,4 +436,5 @@ def licensing_catalog_import(*, document: dict[str, Any], actor: Actor) -> Impor
             )
         )
         audit_events_append(events=events, actor=actor, source=EventSource.SYNC)
+        exported_documents_changed()
     return result

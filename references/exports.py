@@ -15,7 +15,7 @@ import shutil
 import tempfile
 import threading
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -34,8 +34,6 @@ from references.selectors import RegistrySnapshot, category_revisions, registry_
 ExportFormat = Literal["legacy", "v2", "all"]
 MANIFEST_NAME = "manifest.json"
 TEXT_CSV_NAME = "models.csv"
-#: Where the catalog documents of the apps above ``references`` go (passed in by ``sync``).
-CATALOGS_DIR = "catalogs"
 
 
 #: What a record without a licensing conclusion is served with (every record imported
@@ -120,6 +118,42 @@ class ExportResult:
     files: list[str]
 
 
+# Documents beside the records (the catalogs) that every export writes too. Their apps sit
+# above references, so they register a provider (sync does, in SyncConfig.ready) instead
+# of being imported here: provider() -> {file name: JSON-able document}, in a fixed order.
+DOCUMENTS_DIR = "catalogs"
+_document_providers: list[Callable[[], dict[str, object]]] = []
+
+
+def export_documents_provider_register(provider: Callable[[], dict[str, object]]) -> None:
+    """Have every export write ``provider()``'s documents (registering twice is harmless)."""
+    if provider not in _document_providers:
+        _document_providers.append(provider)
+
+
+def _render_documents(contents: dict[str, bytes]) -> dict[str, Any]:
+    """Render the registered documents into ``contents``; return their manifest entries."""
+    entries: dict[str, Any] = {}
+    for provider in _document_providers:
+        for file_name, document in provider().items():
+            relative = f"{DOCUMENTS_DIR}/{file_name}"
+            contents[relative] = orjson.dumps(document)
+            content = contents[relative]
+            entries[file_name] = {
+                "path": relative,
+                "sha256": hashlib.sha256(content).hexdigest(),
+                "bytes": len(content),
+            }
+    return entries
+
+
+def _manifest_documents_sha256(manifest: dict[str, Any] | None) -> dict[str, str]:
+    documents = (manifest or {}).get("documents")
+    if not isinstance(documents, dict):
+        return {}
+    return {name: str(entry.get("sha256")) for name, entry in documents.items() if isinstance(entry, dict)}
+
+
 def _render_files(fmt: ExportFormat, snapshot: RegistrySnapshot) -> tuple[dict[str, Any], dict[str, bytes]]:
     """Render every category of the snapshot in memory: the manifest's per-category part
     and the file contents by relative path.
@@ -172,37 +206,11 @@ def _write_files(dest: Path, contents: dict[str, bytes]) -> list[str]:
     return list(contents)
 
 
-def _catalog_render(documents: Mapping[str, object] | None, contents: dict[str, bytes]) -> dict[str, Any]:
-    """Render catalog documents (file name -> JSON-able) into ``contents``; their manifest entries.
-
-    ``references`` cannot import the catalog apps (they sit above it), so their caller
-    passes the documents in; each becomes ``catalogs/<name>`` and is listed under the
-    manifest's ``catalogs``.
-    """
-    entries: dict[str, Any] = {}
-    for name, document in (documents or {}).items():
-        relative = f"{CATALOGS_DIR}/{name}"
-        contents[relative] = orjson.dumps(document)
-        lists = document.values() if isinstance(document, dict) else [document]
-        records = sum(len(value) for value in lists if isinstance(value, list))
-        entries[name] = _file_entry(relative, contents[relative], records)
-    return entries
-
-
-def _manifest_catalog_hashes(manifest: dict[str, Any] | None) -> dict[str, str]:
-    catalogs = manifest.get("catalogs") if isinstance(manifest, dict) else None
-    if not isinstance(catalogs, dict):
-        return {}
-    return {name: str(entry.get("sha256")) for name, entry in catalogs.items() if isinstance(entry, dict)}
-
-
 def _manifest_bytes(manifest: dict[str, Any]) -> bytes:
     return orjson.dumps(manifest, option=orjson.OPT_INDENT_2) + b"\n"
 
 
-def reference_export(
-    *, dest: Path, fmt: ExportFormat = "all", catalog_documents: Mapping[str, object] | None = None
-) -> ExportResult:
+def reference_export(*, dest: Path, fmt: ExportFormat = "all") -> ExportResult:
     """Write one file per category (and format) plus ``manifest.json`` into ``dest``.
 
     Layout: ``v2/<category>.json``, ``legacy/<legacy file>`` (and ``legacy/models.csv``).
@@ -212,16 +220,16 @@ def reference_export(
     """
     snapshot = registry_snapshot()
     categories, contents = _render_files(fmt, snapshot)
-    catalogs = _catalog_render(catalog_documents, contents)
+    # The registered documents have no legacy format: a legacy-only export leaves them out.
+    documents = _render_documents(contents) if fmt != "legacy" else {}
     files = _write_files(dest, contents)
     manifest = {
         "format": fmt,
         "generated_at": int(time.time()),
         "audit_head_hash": snapshot.audit_head_hash,
         "categories": categories,
+        "documents": documents,
     }
-    if catalogs:
-        manifest["catalogs"] = catalogs
     _write_atomic(dest / MANIFEST_NAME, _manifest_bytes(manifest))
     return ExportResult(dest=dest, manifest=manifest, files=files)
 
@@ -315,7 +323,6 @@ def export_release_publish(
     export_dir: Path,
     keep: int,
     dry_run: bool = False,
-    catalog_documents: Mapping[str, object] | None = None,
 ) -> ReleaseResult:
     """Publish the registry as a new release under ``export_dir``, unless nothing changed.
 
@@ -326,16 +333,17 @@ def export_release_publish(
     """
     current_manifest = export_current_manifest(export_dir)
     published = _manifest_revisions(current_manifest)
-    # Catalogs have no category revision: a release is new when their bytes changed.
-    catalog_contents: dict[str, bytes] = {}
-    catalogs = _catalog_render(catalog_documents, catalog_contents)
-    catalogs_published = _manifest_catalog_hashes(current_manifest) == {
-        name: entry["sha256"] for name, entry in catalogs.items()
+    # The registered documents carry no category revision: they are cheap to render, so
+    # a change is seen by comparing their hashes with the published ones.
+    document_contents: dict[str, bytes] = {}
+    documents = _render_documents(document_contents)
+    documents_unchanged = _manifest_documents_sha256(current_manifest) == {
+        name: entry["sha256"] for name, entry in documents.items()
     }
-    if catalogs_published and published is not None and published == category_revisions():
+    if published is not None and documents_unchanged and published == category_revisions():
         return ReleaseResult(_current_release_name(export_dir), False, published, [], [], None)
     snapshot = registry_snapshot()
-    if catalogs_published and published == snapshot.revisions:
+    if documents_unchanged and published == snapshot.revisions:
         return ReleaseResult(_current_release_name(export_dir), False, published, [], [], None)
     releases = export_dir / RELEASES_DIR
     name = _release_name(snapshot.revisions)
@@ -345,7 +353,7 @@ def export_release_publish(
     build = Path(tempfile.mkdtemp(dir=None if dry_run else releases, prefix=_BUILDING_PREFIX))
     try:
         categories, contents = _render_files("all", snapshot)
-        contents.update(catalog_contents)
+        contents.update(document_contents)
         files = _write_files(build, contents)
         manifest = {
             "format": "all",
@@ -353,9 +361,8 @@ def export_release_publish(
             "generated_at": int(time.time()),
             "audit_head_hash": snapshot.audit_head_hash,
             "categories": categories,
+            "documents": documents,
         }
-        if catalogs:
-            manifest["catalogs"] = catalogs
         _write_atomic(build / MANIFEST_NAME, _manifest_bytes(manifest))
         if dry_run:
             return ReleaseResult(name, False, snapshot.revisions, files, [], manifest)
@@ -470,8 +477,8 @@ def _release_index(directory: str) -> ReleaseIndex:
         for entry in info.values() if isinstance(info, dict) else ():
             if isinstance(entry, dict) and isinstance(entry.get("path"), str):
                 sha256[entry["path"]] = str(entry.get("sha256", ""))
-    catalogs = parsed.get("catalogs") if isinstance(parsed, dict) else None
-    for entry in (catalogs or {}).values() if isinstance(catalogs, dict) else ():
+    documents = parsed.get("documents") if isinstance(parsed, dict) else None
+    for entry in (documents or {}).values() if isinstance(documents, dict) else ():
         if isinstance(entry, dict) and isinstance(entry.get("path"), str):
             sha256[entry["path"]] = str(entry.get("sha256", ""))
     sha256[MANIFEST_NAME] = hashlib.sha256(manifest).hexdigest()

@@ -284,6 +284,15 @@ def records_committed_hook_register(hook: Callable[[], None]) -> None:
         _records_committed_hooks.append(hook)
 
 
+def exported_documents_changed() -> None:
+    """Call the committed hooks once the caller's transaction commits.
+
+    For data beside the records that every export includes (the catalogs): a change to
+    it asks for an export as a record change does.
+    """
+    transaction.on_commit(_records_committed)
+
+
 def _records_committed() -> None:
     for hook in list(_records_committed_hooks):
         try:

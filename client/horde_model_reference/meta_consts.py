@@ -60,6 +60,8 @@ class KNOWN_IMAGE_GENERATION_BASELINE(StrEnum):  # noqa: N801
     flux_dev = "flux_dev"
     qwen_image = "qwen_image"
     z_image_turbo = "z_image_turbo"
+    krea2_turbo = "krea2_turbo"
+    anima = "anima"
 
 
 class MODEL_STYLE(StrEnum):  # noqa: N801
@@ -141,6 +143,9 @@ IMAGE_BASELINE_DESCRIPTORS: dict[str, BaselineDescriptor] = {
     "flux_dev": BaselineDescriptor(1024, ("flux_dev", "flux dev")),
     "qwen_image": BaselineDescriptor(1024, ("qwen_image", "qwen image", "qwen-image", "qwen")),
     "z_image_turbo": BaselineDescriptor(1024, ("z_image_turbo", "z image turbo", "zimage-turbo", "zimage")),
+    # Published by the established 8.6.2 baseline catalog (issue #15).
+    "krea2_turbo": BaselineDescriptor(1024, ("krea_2_turbo", "krea2")),
+    "anima": BaselineDescriptor(1024, ("anima_base", "anima_aesthetic", "anima_turbo")),
 }
 
 

@@ -15,7 +15,6 @@ from django.db import DatabaseError
 from django.db.models import Q
 from django.utils import timezone
 
-from licensing.selectors import licensing_export_documents
 from references.exports import ReleaseResult, export_release_publish
 from references.selectors import category_revisions
 from sync.models import SyncLease, SyncRun
@@ -29,11 +28,6 @@ from sync.services.runs import (
 )
 
 logger = logging.getLogger(__name__)
-
-
-def catalog_export_documents() -> dict[str, object]:
-    """The catalog apps' export files (file name -> document), written under ``catalogs/``."""
-    return {**licensing_export_documents()}
 
 
 def _release_log(result: ReleaseResult, *, dry_run: bool) -> str:
@@ -71,7 +65,6 @@ def export_publish(*, trigger: str, dry_run: bool = False, raise_errors: bool = 
             export_dir=export_dir,
             keep=settings.EXPORT_KEEP_RELEASES,
             dry_run=dry_run,
-            catalog_documents=catalog_export_documents(),
         )
     except Exception as error:
         logger.exception("export run %s failed", run.pk)

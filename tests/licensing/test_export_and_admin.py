@@ -38,7 +38,7 @@ def test_every_release_carries_the_licensing_export_and_lists_it(settings: Any, 
     current = Path(settings.EXPORT_DIR) / CURRENT_LINK
     content = (current / CATALOG_FILE).read_bytes()
     assert json.loads(content) == selectors.licensing_export()
-    entry = json.loads((current / MANIFEST_NAME).read_bytes())["catalogs"]["licensing.json"]
+    entry = json.loads((current / MANIFEST_NAME).read_bytes())["documents"]["licensing.json"]
     assert entry["path"] == CATALOG_FILE and entry["sha256"] == hashlib.sha256(content).hexdigest()
 
     # Nothing changed: no new release. A licensing change alone (no category revision moves): a new one.
@@ -66,12 +66,11 @@ def test_the_published_catalog_file_is_served_by_the_export_route(
     assert json.loads(body) == client.get(f"{BASE}/export").json()
 
 
-def test_a_plain_export_writes_the_catalog_documents_it_is_given(tmp_path: Path) -> None:
-    result = reference_export(
-        dest=tmp_path, fmt="v2", catalog_documents=selectors.licensing_export_documents()
-    )
+def test_a_plain_export_writes_the_licensing_catalog(tmp_path: Path) -> None:
+    result = reference_export(dest=tmp_path, fmt="v2")
     assert CATALOG_FILE in result.files
-    assert result.manifest["catalogs"]["licensing.json"]["records"] == 0  # empty catalog, no records
+    entry = result.manifest["documents"]["licensing.json"]
+    assert entry["path"] == CATALOG_FILE
     assert json.loads((tmp_path / CATALOG_FILE).read_bytes())["licenses"] == []
 
 

@@ -1,0 +1,1 @@
+"""Curated catalogs beside the records: text guidance and image baselines (issue #15)."""
