@@ -134,10 +134,13 @@ def test_approver_reviews_approves_and_applies_in_the_browser(
     click_and_wait(browser, By.LINK_TEXT, NAME)
     assert f"/admin/pending_queue/changeproposal/{proposal.pk}/change/" in browser.current_url
 
-    # The diff: description modified, nsfw modified and flagged critical.
+    # The diff: description modified, nsfw modified and flagged critical, licensing added.
     rows = browser.find_elements(By.CSS_SELECTOR, "#proposal-diff tbody tr")
     by_path = {row.find_element(By.CSS_SELECTOR, "td.diff-path").text.split()[0]: row for row in rows}
-    assert set(by_path) == {"description", "nsfw"}
+    # A v2 update of a record that never had licensing stores 8.6.2's "legacy record, not
+    # reviewed" conclusion: a licensing change, critical in every category.
+    assert set(by_path) == {"description", "nsfw", "licensing"}
+    assert "diff-critical" in (by_path["licensing"].get_attribute("class") or "")
     assert "diff-critical" in (by_path["nsfw"].get_attribute("class") or "")
     assert "CRITICAL" in by_path["nsfw"].text.upper()
     assert "Reviewed in a real browser" in by_path["description"].text
