@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "pending_queue",
     "audit",
     "sync",
+    "text_models",
 ]
 
 MIDDLEWARE = [

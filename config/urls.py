@@ -16,6 +16,7 @@ from references.api.metadata import metadata_urlpatterns
 from references.api.service import HeartbeatView, ReplicateModeView, RootView
 from sync.api.health import HealthReportView, LivenessView, ReadinessView
 from sync.api.statistics import PopularView, statistics_urlpatterns
+from text_models.api.urls import text_tool_urlpatterns
 
 api_patterns: list[URLPattern | URLResolver] = [
     path("", RootView.as_view(), name="root"),
@@ -34,6 +35,8 @@ api_patterns: list[URLPattern | URLResolver] = [
     path("model_references/v2/pending_queue/audit/", include(audit_urlpatterns("v2"))),
     path("model_references/v2/pending_queue/", include(queue_urlpatterns("v2"))),
     path("model_references/statistics/", include(statistics_urlpatterns)),
+    # The text group tools: literal paths, before the generic `<category>/...` patterns.
+    path("model_references/v2/text_generation/", include(text_tool_urlpatterns)),
     path("model_references/v2/<str:model_category_name>/popular", PopularView.as_view(), name="v2-popular"),
     path("model_references/v2/", include(v2.urlpatterns)),
 ]
