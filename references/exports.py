@@ -15,7 +15,7 @@ import shutil
 import tempfile
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -138,6 +138,34 @@ def _category_render(
     return info
 
 
+# Curation data of apps above references (text groups, licences...) exported beside the
+# records: each app registers ``name -> provider`` (from an app that may import it, e.g.
+# sync); a provider returns ``{file name: JSON-able document}`` in a fixed order.
+ExportDocumentsProvider = Callable[[], dict[str, object]]
+_export_documents_providers: dict[str, ExportDocumentsProvider] = {}
+
+
+def export_documents_register(name: str, provider: ExportDocumentsProvider) -> None:
+    """Write ``provider()``'s documents as ``<name>/<file>`` in every export and list them
+    in the manifest under ``documents.<name>``."""
+    _export_documents_providers[name] = provider
+
+
+def _render_documents(contents: dict[str, bytes]) -> tuple[dict[str, Any], str]:
+    """Render the registered documents into ``contents``: their manifest part and a digest."""
+    documents: dict[str, Any] = {}
+    for name, provider in sorted(_export_documents_providers.items()):
+        files: dict[str, Any] = {}
+        for file_name, document in provider().items():
+            relative = f"{name}/{file_name}"
+            contents[relative] = orjson.dumps(document, option=orjson.OPT_INDENT_2) + b"\n"
+            count = len(document) if isinstance(document, dict | list) else 1
+            files[file_name] = _file_entry(relative, contents[relative], count)
+        documents[name] = files
+    digest = hashlib.sha256(orjson.dumps(documents, option=orjson.OPT_SORT_KEYS)).hexdigest()
+    return documents, digest
+
+
 def _write_files(dest: Path, contents: dict[str, bytes]) -> list[str]:
     for relative, content in contents.items():
         _write_atomic(dest / relative, content)
@@ -158,12 +186,15 @@ def reference_export(*, dest: Path, fmt: ExportFormat = "all") -> ExportResult:
     """
     snapshot = registry_snapshot()
     categories, contents = _render_files(fmt, snapshot)
+    documents, documents_sha256 = _render_documents(contents)
     files = _write_files(dest, contents)
     manifest = {
         "format": fmt,
         "generated_at": int(time.time()),
         "audit_head_hash": snapshot.audit_head_hash,
         "categories": categories,
+        "documents": documents,
+        "documents_sha256": documents_sha256,
     }
     _write_atomic(dest / MANIFEST_NAME, _manifest_bytes(manifest))
     return ExportResult(dest=dest, manifest=manifest, files=files)
@@ -261,11 +292,17 @@ def export_release_publish(*, export_dir: Path, keep: int, dry_run: bool = False
     beyond ``keep`` are pruned. With ``dry_run`` the files are rendered into a
     temporary directory and nothing under ``export_dir`` changes.
     """
-    published = _manifest_revisions(export_current_manifest(export_dir))
-    if published is not None and published == category_revisions():
+    published_manifest = export_current_manifest(export_dir)
+    published = _manifest_revisions(published_manifest)
+    # The registered documents have no revision: a change shows as a new digest.
+    documents_contents: dict[str, bytes] = {}
+    documents, documents_sha256 = _render_documents(documents_contents)
+    same_documents = (published_manifest or {}).get("documents_sha256") == documents_sha256
+    if published is not None and same_documents and published == category_revisions():
         return ReleaseResult(_current_release_name(export_dir), False, published, [], [], None)
     snapshot = registry_snapshot()
-    if published == snapshot.revisions:
+    if published == snapshot.revisions and same_documents:
+        assert published is not None
         return ReleaseResult(_current_release_name(export_dir), False, published, [], [], None)
     releases = export_dir / RELEASES_DIR
     name = _release_name(snapshot.revisions)
@@ -275,6 +312,7 @@ def export_release_publish(*, export_dir: Path, keep: int, dry_run: bool = False
     build = Path(tempfile.mkdtemp(dir=None if dry_run else releases, prefix=_BUILDING_PREFIX))
     try:
         categories, contents = _render_files("all", snapshot)
+        contents.update(documents_contents)
         files = _write_files(build, contents)
         manifest = {
             "format": "all",
@@ -282,6 +320,8 @@ def export_release_publish(*, export_dir: Path, keep: int, dry_run: bool = False
             "generated_at": int(time.time()),
             "audit_head_hash": snapshot.audit_head_hash,
             "categories": categories,
+            "documents": documents,
+            "documents_sha256": documents_sha256,
         }
         _write_atomic(build / MANIFEST_NAME, _manifest_bytes(manifest))
         if dry_run:

@@ -10,8 +10,9 @@ written here: they are proposals, through ``pending_queue.services``.
 
 from __future__ import annotations
 
+import logging
 import uuid
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -34,6 +35,26 @@ from text_models.models import (
 )
 
 TEXT = selectors.TEXT
+logger = logging.getLogger(__name__)
+
+# Apps above this one (sync: the export) react to committed curation changes without
+# this app importing them.
+_curation_committed_hooks: list[Callable[[], None]] = []
+
+
+def curation_committed_hook_register(hook: Callable[[], None]) -> None:
+    """Call ``hook()`` after each commit that changed aliases, families or naming schemas."""
+    if hook not in _curation_committed_hooks:
+        _curation_committed_hooks.append(hook)
+
+
+def _curation_committed() -> None:
+    for hook in list(_curation_committed_hooks):
+        try:
+            hook()
+        except Exception:
+            # The change is committed; a failing reaction must not turn it into an error.
+            logger.exception("a curation-committed hook failed")
 
 
 def _name(value: str, loc: list[str | int]) -> str:
@@ -51,7 +72,15 @@ def _name(value: str, loc: list[str | int]) -> str:
 
 
 def _audit(
-    action: str, actor: Actor, source: str, *, target: str, before: Any, after: Any, **details: Any
+    action: str,
+    actor: Actor,
+    source: str,
+    *,
+    target: str,
+    before: Any,
+    after: Any,
+    curation_changed: bool = True,
+    **details: Any,
 ) -> None:
     audit_events_append(
         events=[
@@ -67,6 +96,8 @@ def _audit(
         actor=actor,
         source=source,
     )
+    if curation_changed:
+        transaction.on_commit(_curation_committed)
 
 
 @contextmanager
@@ -379,6 +410,7 @@ def group_common_fields_propose(
         target=group_name,
         before=None,
         after=changes,
+        curation_changed=False,
         batch_id=batch_id,
         change_ids=change_ids,
     )

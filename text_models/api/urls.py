@@ -3,9 +3,26 @@ before the generic v2 patterns so these literal paths win."""
 
 from __future__ import annotations
 
-from django.urls import URLPattern, path, re_path
+from django.urls import URLPattern, path, register_converter
 
 from text_models.api import views
+
+
+class ToolModelNameConverter:
+    """A model name (``/`` allowed) that does not start with ``model/``: paths under
+    ``model/`` stay the records' own (a record named ``x/name_exception`` is still read
+    and written at ``.../model/x/name_exception``)."""
+
+    regex = r"(?!model/).+"
+
+    def to_python(self, value: str) -> str:
+        return value
+
+    def to_url(self, value: str) -> str:
+        return value
+
+
+register_converter(ToolModelNameConverter, "tool_model_name")
 
 text_tool_urlpatterns: list[URLPattern] = [
     path("parse_name", views.ParseNameView.as_view(), name="text-parse-name"),
@@ -27,10 +44,8 @@ text_tool_urlpatterns: list[URLPattern] = [
     path("families/<str:family_name>", views.FamilyView.as_view(), name="text-family"),
     path("families/<str:family_name>/add", views.FamilyAddView.as_view(), name="text-family-add"),
     path("families/<str:family_name>/remove", views.FamilyRemoveView.as_view(), name="text-family-remove"),
-    # Model names may contain "/"; paths under "model/" stay the records' own (a record
-    # named "x/name_exception" is still read and written at .../model/x/name_exception).
-    re_path(
-        r"^(?!model/)(?P<model_name>.+)/name_exception$",
+    path(
+        "<tool_model_name:model_name>/name_exception",
         views.NameExceptionView.as_view(),
         name="text-model-name-exception",
     ),

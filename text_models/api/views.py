@@ -20,7 +20,14 @@ from rest_framework.views import APIView
 
 from common.errors import DomainError
 from common.openapi import ERROR_RESPONSE
-from pending_queue.api.common import AUTH_ERRORS, CurationView, ReadWriteView, request_body, validated
+from pending_queue.api.common import (
+    AUTH_ERRORS,
+    CurationView,
+    ReadWriteView,
+    request_body,
+    text_param,
+    validated,
+)
 from pending_queue.auth import REQUESTOR, identity_of
 from references.api.params import QueryErrors, int_param
 from text_models import selectors, services
@@ -296,11 +303,19 @@ class NameExceptionView(CurationView):
         operation_id="text_model_name_exception",
         parameters=[MODEL_NAME_PARAMETER],
         request=schemas.NameExceptionRequest,
-        responses=_writes({202: schemas.NameExceptionResponse, 404: NOT_FOUND, 409: CONFLICT}),
+        responses=_writes(
+            {
+                202: schemas.NameExceptionResponse,
+                400: _error("Refused by the queue."),
+                404: NOT_FOUND,
+                409: CONFLICT,
+            }
+        ),
         tags=TAGS,
         description="Queue an update that sets (a reason) or clears (null) the model's naming exception.",
     )
     def put(self, request: Request, model_name: str) -> Response:
+        model_name = text_param(model_name, ["path", "model_name"])
         data = _body(request, schemas.NameExceptionRequest)
         change_id = services.name_exception_propose(
             model_name=model_name, reason=data["reason"], actor=_actor(request)
@@ -330,6 +345,7 @@ class AliasView(ReadWriteView):
         tags=TAGS,
     )
     def get(self, request: Request, canonical: str) -> Response:
+        canonical = text_param(canonical, ["path", "canonical"])
         entry = selectors.alias_entry(canonical=canonical)
         if entry is None:
             raise DomainError(f"No aliases found for canonical group '{canonical}'", status=404)
@@ -344,6 +360,7 @@ class AliasView(ReadWriteView):
         description="Replace the group's aliases (audited).",
     )
     def put(self, request: Request, canonical: str) -> Response:
+        canonical = text_param(canonical, ["path", "canonical"])
         data = _body(request, schemas.SetAliasesRequest)
         return Response(
             services.aliases_set(canonical=canonical, aliases=data["aliases"], actor=_actor(request))
@@ -358,6 +375,7 @@ class AliasView(ReadWriteView):
         description="Remove every alias of the group (audited).",
     )
     def delete(self, request: Request, canonical: str) -> Response:
+        canonical = text_param(canonical, ["path", "canonical"])
         services.aliases_delete(canonical=canonical, actor=_actor(request))
         return Response(status=204)
 
@@ -374,6 +392,7 @@ class AliasAddView(CurationView):
         description="Add one alias to the group (audited).",
     )
     def post(self, request: Request, canonical: str) -> Response:
+        canonical = text_param(canonical, ["path", "canonical"])
         data = _body(request, schemas.AliasRequest)
         return Response(services.alias_add(canonical=canonical, alias=data["alias"], actor=_actor(request)))
 
@@ -390,6 +409,7 @@ class AliasRemoveView(CurationView):
         description="Remove one alias (audited); `aliases` is empty once none is left.",
     )
     def post(self, request: Request, canonical: str) -> Response:
+        canonical = text_param(canonical, ["path", "canonical"])
         data = _body(request, schemas.AliasRequest)
         return Response(
             services.alias_remove(canonical=canonical, alias=data["alias"], actor=_actor(request))
@@ -418,6 +438,7 @@ class FamilyView(ReadWriteView):
         tags=TAGS,
     )
     def get(self, request: Request, family_name: str) -> Response:
+        family_name = text_param(family_name, ["path", "family_name"])
         entry = selectors.family_entry(family_name=family_name)
         if entry is None:
             raise DomainError(f"Family '{family_name}' does not exist.", status=404)
@@ -432,6 +453,7 @@ class FamilyView(ReadWriteView):
         description="Create or replace a family (audited). An empty member list is a 409, as upstream.",
     )
     def put(self, request: Request, family_name: str) -> Response:
+        family_name = text_param(family_name, ["path", "family_name"])
         data = _body(request, schemas.SetFamilyRequest)
         return Response(
             services.family_set(family_name=family_name, members=data["members"], actor=_actor(request))
@@ -446,6 +468,7 @@ class FamilyView(ReadWriteView):
         description="Delete a family (audited).",
     )
     def delete(self, request: Request, family_name: str) -> Response:
+        family_name = text_param(family_name, ["path", "family_name"])
         services.family_delete(family_name=family_name, actor=_actor(request))
         return Response(status=204)
 
@@ -462,6 +485,7 @@ class FamilyAddView(CurationView):
         description="Add a group to an existing family (audited).",
     )
     def post(self, request: Request, family_name: str) -> Response:
+        family_name = text_param(family_name, ["path", "family_name"])
         data = _body(request, schemas.FamilyMemberRequest)
         return Response(
             services.family_member_add(
@@ -482,6 +506,7 @@ class FamilyRemoveView(CurationView):
         description="Remove a group from a family (audited); an emptied family is deleted.",
     )
     def post(self, request: Request, family_name: str) -> Response:
+        family_name = text_param(family_name, ["path", "family_name"])
         data = _body(request, schemas.FamilyMemberRequest)
         return Response(
             services.family_member_remove(
