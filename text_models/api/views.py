@@ -275,6 +275,7 @@ class GroupCommonFieldsView(CurationView):
                 202: schemas.CommonFieldsUpdateResponse,
                 400: _error("No fields to update."),
                 404: NOT_FOUND,
+                409: CONFLICT,
             }
         ),
         tags=TAGS,
