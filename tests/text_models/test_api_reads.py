@@ -159,7 +159,7 @@ def test_compose_name(client: Client, text_models: list[str]) -> None:
 
 
 def test_compose_name_with_separator_and_order(client: Client, db: None) -> None:
-    body = {"base_name": "Llama-3", "size": "8B", "variant": "Instruct", "separator": "_"}
+    body: dict[str, Any] = {"base_name": "Llama-3", "size": "8B", "variant": "Instruct", "separator": "_"}
     body["part_order"] = ["size", "base", "variant", "bogus"]
     assert send(client, "post", BASE + "/compose_name", body, key=None).json()["composed_name"] == (
         "8B_Llama-3_Instruct"
