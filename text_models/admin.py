@@ -19,7 +19,7 @@ from audit.models import ActorKind, EventSource
 from audit.services import Actor
 from common.errors import DomainError
 from text_models import selectors, services
-from text_models.models import TextGroupAlias, TextGroupNameSchema, TextModelFamily, TextModelFamilyMember
+from text_models.models import TextGroupAlias, TextGroupNameSchema, TextModelFamily
 
 ADMIN = EventSource.ADMIN
 
@@ -175,30 +175,18 @@ class TextGroupAliasAdmin(ServiceAdmin):
         services.alias_remove(canonical=obj.canonical, alias=obj.alias, actor=actor, source=ADMIN)
 
 
-class FamilyMemberInline(admin.TabularInline):  # type: ignore[type-arg]
-    model = TextModelFamilyMember
-    extra = 0
-    can_delete = False
-    readonly_fields = ("group_name",)
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-
 @admin.register(TextModelFamily)
 class TextModelFamilyAdmin(ServiceAdmin):
     form = FamilyForm
     list_display = ("name", "member_list")
+    # Members are edited as the form's list (one call to family_set), not as inline rows:
+    # an inline formset validated after the service has written could show an error
+    # page over a committed change.
     search_fields = ("name", "members__group_name")
-    inlines = (FamilyMemberInline,)
 
     @admin.display(description="Members")
     def member_list(self, obj: TextModelFamily) -> str:
         return ", ".join(obj.members.order_by("group_name").values_list("group_name", flat=True))
-
-    def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
-        # Members were written by the service (the inline is read-only).
-        return None
 
     def written_row(self, form: Any) -> Any:
         return TextModelFamily.objects.filter(name=form.cleaned_data["name"]).first()
