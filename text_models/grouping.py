@@ -95,10 +95,17 @@ def compose_name(
     separator: str = "-",
     part_order: Sequence[str] | None = None,
 ) -> str:
-    """Join the given parts in ``part_order``; unknown or empty parts are skipped."""
+    """Join the parts ``part_order`` names (default: all, in ``COMPOSE_PARTS`` order).
+
+    Base and size are always written when named, even empty (they are required); the
+    optional parts only when set; unknown labels are skipped. An empty ``part_order``
+    means the default, as the established service treats it.
+    """
     values = {"base": base_name, "size": size, "variant": variant, "version": version, "quant": quant}
-    order = COMPOSE_PARTS if part_order is None else part_order
-    body = separator.join(value for part in order if (value := values.get(part)))
+    required = ("base", "size")
+    order = part_order or COMPOSE_PARTS
+    parts = [values[part] or "" for part in order if part in values and (part in required or values[part])]
+    body = separator.join(parts)
     return f"{author}/{body}" if author else body
 
 
