@@ -16,6 +16,7 @@ for several parameter sets; and composed names for a set of part combinations. T
 from __future__ import annotations
 
 import csv
+import importlib
 import json
 import sys
 from pathlib import Path
@@ -62,9 +63,12 @@ def _record(row: dict[str, str]) -> dict[str, Any]:
 
 
 def main(csv_path: Path, out_path: Path) -> None:
-    from horde_model_reference.analytics.text_model_parser import get_base_model_name
-    from horde_model_reference.group_families import detect_families
-    from horde_model_reference.service.v2.routers import text_utils
+    # Imported by name: these modules exist in the established package only, not in ours.
+    get_base_model_name = importlib.import_module(
+        "horde_model_reference.analytics.text_model_parser"
+    ).get_base_model_name
+    detect_families = importlib.import_module("horde_model_reference.group_families").detect_families
+    text_utils = importlib.import_module("horde_model_reference.service.v2.routers.text_utils")
 
     groups: dict[str, list[tuple[str, dict[str, Any]]]] = {}
     with csv_path.open(newline="", encoding="utf-8") as handle:
