@@ -332,6 +332,7 @@ def name_schema_set(
     The base is the stored schema, or the inferred one for a group without one; 404
     for a group no record belongs to.
     """
+    _name(group_name, ["query", "name"])
     members = _group_members_or_404(group_name)
     stored = selectors.name_schema_custom(group_name=group_name)
     base = name_format_answer([name for name, _ in members], stored)

@@ -179,6 +179,7 @@ def test_alias_conflicts_are_409_and_change_nothing(
         ("post", "/families/Llama/add", {}),
         ("put", "/group/name_schema?name=Llama-3", {"author_included": "yes"}),
         ("put", "/group/name_schema?name=Llama-3", {"separator": "too-long-separator"}),
+        ("put", "/group/name_schema?name=" + "x" * 256, {"separator": "_"}),
         ("put", "/group/common_fields?name=Llama-3", {"nsfw": "no"}),
         ("put", "/group/common_fields?name=Llama-3", {"tags": "x"}),
         ("put", "/meta-llama/Llama-3-8B-Instruct/name_exception", {}),
