@@ -313,3 +313,19 @@ def test_record_paths_under_model_are_not_taken_by_the_tools(client: Client, db:
     response = client.get("/api/model_references/v2/text_generation/model/org/x/name_exception")
     assert response.status_code == 200
     assert response.json()["name"] == "org/x/name_exception"
+
+
+def test_summary_and_health_cost_a_fixed_number_of_queries(
+    client: Client, db: None, django_assert_max_num_queries: Any
+) -> None:
+    for index in range(20):
+        add_text(f"Group{index}-7B")
+        services.aliases_set(canonical=f"Group{index}", aliases=[f"G{index}"], actor=CURATOR)
+        services.family_set(family_name=f"Family{index}", members=[f"Group{index}"], actor=CURATOR)
+    with django_assert_max_num_queries(8):
+        summary = get(client, "/groups/summary").json()
+    assert summary["groups_with_families"] == summary["groups_with_aliases"] == 20
+    with django_assert_max_num_queries(4):
+        assert get(client, "/groups/health").status_code == 200
+    with django_assert_max_num_queries(8):
+        assert get(client, "/group", {"name": "Group3"}).json()["related_family"]["family_name"] == "Family3"
