@@ -186,7 +186,8 @@ def reference_export(*, dest: Path, fmt: ExportFormat = "all") -> ExportResult:
     """
     snapshot = registry_snapshot()
     categories, contents = _render_files(fmt, snapshot)
-    documents, documents_sha256 = _render_documents(contents)
+    # A legacy-only export mirrors the legacy repositories' files and nothing else.
+    documents, documents_sha256 = _render_documents(contents) if fmt != "legacy" else ({}, "")
     files = _write_files(dest, contents)
     manifest = {
         "format": fmt,

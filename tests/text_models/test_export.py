@@ -95,3 +95,10 @@ def test_a_curation_change_alone_publishes_a_new_release(tmp_path: Path) -> None
     assert "text_models/text_group_aliases.json" in {
         info["path"] for info in manifest["documents"]["text_models"].values()
     }
+
+
+def test_a_legacy_only_export_holds_the_legacy_files_only(tmp_path: Path) -> None:
+    curate()
+    result = reference_export(dest=tmp_path, fmt="legacy")
+    assert all(path.startswith("legacy/") for path in result.files)
+    assert result.manifest["documents"] == {}
