@@ -61,6 +61,7 @@ INSTALLED_APPS = [
     "sync",
     "licensing",
     "catalogs",
+    "text_models",
 ]
 
 MIDDLEWARE = [

@@ -20,6 +20,7 @@ from references.api.metadata import metadata_urlpatterns
 from references.routes import V1_PREFIX, V2_PREFIX
 from sync.api.health import HealthReportView, LivenessView, ReadinessView
 from sync.api.statistics import STATISTICS_PREFIX, PopularView, statistics_urlpatterns
+from text_models.api.urls import text_tool_urlpatterns
 
 api_patterns: list[URLPattern | URLResolver] = [
     path("", RootView.as_view(), name="root"),
@@ -48,6 +49,8 @@ api_patterns: list[URLPattern | URLResolver] = [
     # Literal catalog paths, before the v2 `<category>/...` patterns.
     path(V2_PREFIX + "text_generation/guidance/", include(guidance_urlpatterns)),
     path(V2_PREFIX + "image_generation/baselines/", include(baseline_urlpatterns)),
+    # The text group tools: literal paths, before the generic `<category>/...` patterns.
+    path(V2_PREFIX + "text_generation/", include(text_tool_urlpatterns)),
     path(V2_PREFIX + "<str:model_category_name>/popular", PopularView.as_view(), name="v2-popular"),
     path(V2_PREFIX, include(v2_urlpatterns)),
 ]

@@ -11,6 +11,7 @@ class SyncConfig(AppConfig):
         from references.exports import export_documents_provider_register
         from references.services import records_committed_hook_register
         from sync.services import records_committed
+        from text_models.selectors import text_models_export_documents
 
         # references cannot import sync (pending_queue → references → sync would close
         # a cycle once sync queues proposals), so sync subscribes to committed changes.
@@ -18,3 +19,4 @@ class SyncConfig(AppConfig):
         # Every export writes the catalogs beside the records and lists them in its manifest.
         export_documents_provider_register(catalogs_export_documents)
         export_documents_provider_register(licensing_export_documents)
+        export_documents_provider_register(text_models_export_documents)
