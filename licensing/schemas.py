@@ -12,34 +12,16 @@ from datetime import date
 from enum import StrEnum
 from typing import Any, TypeVar
 
-from license_expression import Licensing
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from common.errors import DomainError
+from horde_model_reference.model_reference_records import NOASSERTION, LicenseObligation, PermissionStatus
+from references.licensing import expression_identifiers
 
-NOASSERTION = "NOASSERTION"
 SCHEMA_VERSION = 1
 UNKNOWN_NOTE = "No reviewed licensing conclusion is currently available."
 
-_SPDX = Licensing()
 M = TypeVar("M", bound=BaseModel)
-
-
-class PermissionStatus(StrEnum):
-    ALLOWED = "allowed"
-    ALLOWED_WITH_CONDITIONS = "allowed_with_conditions"
-    PROHIBITED = "prohibited"
-    UNKNOWN = "unknown"
-
-
-class LicenseObligation(StrEnum):
-    ATTRIBUTION = "attribution"
-    INCLUDE_LICENSE = "include_license"
-    SHARE_ALIKE = "share_alike"
-    DISCLOSE_SOURCE = "disclose_source"
-    NETWORK_SOURCE_DISCLOSURE = "network_source_disclosure"
-    RESPONSIBLE_USE_RESTRICTIONS = "responsible_use_restrictions"
-    OTHER = "other"
 
 
 class LicensedAssetKind(StrEnum):
@@ -51,16 +33,14 @@ class LicensedAssetKind(StrEnum):
 
 
 def spdx_symbols(expression: str) -> set[str]:
-    """The license identifiers an SPDX expression names; ValueError when it does not parse."""
-    try:
-        parsed = _SPDX.parse(expression, validate=False)
-    # Not only ExpressionError: some malformed input ("()x") fails inside the parser with
-    # IndexError and the like, and any failure to parse is the caller's bad input.
-    except Exception as error:
-        raise ValueError(f"Invalid license expression: {expression}") from error
-    if parsed is None:
+    """The license identifiers an SPDX expression names; ValueError when it does not parse.
+
+    The one SPDX parse of the project (``references.licensing``), which records use too.
+    """
+    identifiers = expression_identifiers(expression)
+    if identifiers is None:
         raise ValueError(f"Invalid license expression: {expression}")
-    return {str(symbol) for symbol in parsed.symbols}
+    return identifiers
 
 
 class _Strict(BaseModel):

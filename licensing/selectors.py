@@ -16,11 +16,11 @@ from urllib.parse import quote
 from pydantic import ValidationError
 
 from horde_model_reference.meta_consts import MODEL_REFERENCE_CATEGORY
+from horde_model_reference.model_reference_records import PermissionStatus
 from licensing.models import LicensedAsset, LicenseDefinition, LicensingDataset
 from licensing.schemas import (
     SCHEMA_VERSION,
     ModelLicensing,
-    PermissionStatus,
     unknown_model_licensing,
 )
 from references.selectors import record_get, record_list

@@ -9,29 +9,27 @@ mismatch, 404 missing, 409 exists or still referenced, 422 unknown license).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from django.urls import URLPattern, path
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
-from rest_framework.authentication import BaseAuthentication, SessionAuthentication, TokenAuthentication
+from rest_framework.authentication import SessionAuthentication, TokenAuthentication
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.throttling import BaseThrottle
-from rest_framework.views import APIView
 
 from common.errors import DomainError
 from common.openapi import ERROR_RESPONSE, VALIDATION_RESPONSE
 from horde_model_reference.meta_consts import MODEL_REFERENCE_CATEGORY
+from horde_model_reference.model_reference_records import PermissionStatus
 from licensing import schemas, selectors, services
 from licensing.auth import IsLicensingEditor, editor_actor, refuse_keys_while_no_editor
-from pending_queue.api.common import CurationThrottle, request_body, text_param
+from pending_queue.api.common import ReadWriteView, request_body, text_param
 from pending_queue.auth import HordeApiKeyAuthentication
 from references.api.params import MAX_OFFSET, QueryErrors, bool_param, int_param
 
 if TYPE_CHECKING:
-    from rest_framework.permissions import _SupportsHasPermission
+    pass
 
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 DEFAULT_PAGE_LIMIT = 100
@@ -39,7 +37,7 @@ MAX_PAGE_LIMIT = 1000
 TAGS = ["v2", "licensing"]
 CATEGORY_VALUES = [c.value for c in MODEL_REFERENCE_CATEGORY]
 ASSET_KIND_VALUES = [kind.value for kind in schemas.LicensedAssetKind]
-PERMISSION_VALUES = [status.value for status in schemas.PermissionStatus]
+PERMISSION_VALUES = [status.value for status in PermissionStatus]
 EDITOR_ROLE = "licensing_editor"
 
 
@@ -77,40 +75,17 @@ ASSET_PATH_PARAMETERS = [
 ]
 
 
-class LicensingView(APIView):
+class LicensingView(ReadWriteView):
     """Public reads; writes authenticate and need the licensing-editor role."""
 
     authentication_classes = (HordeApiKeyAuthentication, SessionAuthentication, TokenAuthentication)
     permission_classes = (IsLicensingEditor,)
-    throttle_classes = (CurationThrottle,)
-    throttle_scope = "writes"
     required_role = EDITOR_ROLE
-
-    def _is_read(self) -> bool:
-        request: Any = getattr(self, "request", None)
-        return getattr(request, "method", None) in SAFE_METHODS
-
-    def get_authenticators(self) -> list[BaseAuthentication]:
-        return [] if self._is_read() else super().get_authenticators()
-
-    def get_permissions(self) -> Sequence[_SupportsHasPermission]:
-        return [] if self._is_read() else super().get_permissions()
-
-    def get_throttles(self) -> list[BaseThrottle]:
-        return [] if self._is_read() else super().get_throttles()
 
     def perform_authentication(self, request: Request) -> None:
         if not self._is_read():
             refuse_keys_while_no_editor(request)
         super().perform_authentication(request)
-
-    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
-        # A method the path lacks is 405 (with Allow) before authentication: a key
-        # could never make it succeed.
-        method = (request.method or "").lower()
-        if method not in self.http_method_names or not hasattr(self, method):
-            self.http_method_not_allowed(request, *args, **kwargs)
-        super().initial(request, *args, **kwargs)
 
 
 def _page(request: Request) -> tuple[int, int, QueryErrors]:

@@ -10,6 +10,7 @@ from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.utils import OpenApiResponse
 from rest_framework import serializers
 from rest_framework.authentication import BaseAuthentication
+from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 from rest_framework.throttling import BaseThrottle, ScopedRateThrottle
 from rest_framework.views import APIView
@@ -68,7 +69,7 @@ class CurationView(APIView):
     """A route that needs an identity: the AI Horde key, a session or a token."""
 
     authentication_classes = curation_authenticators()
-    permission_classes = (HasRole,)
+    permission_classes: tuple[type[BasePermission], ...] = (HasRole,)
     throttle_classes = (CurationThrottle,)
     throttle_scope = WRITES_SCOPE
     required_role = READER
