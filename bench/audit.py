@@ -24,10 +24,7 @@ Figures go to bench/README.md (section "Audit trail") unless ``--no-write``.
 from __future__ import annotations
 
 import argparse
-import json
-import os
 import statistics
-import subprocess
 import sys
 from pathlib import Path
 
@@ -35,9 +32,14 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(REPO_ROOT), str(REPO_ROOT / "client")]
 
 from bench.common import (  # noqa: E402
+    README,
+    REFERENCE_DATA,
+    child_env,
     drop_database,
     fresh_database,
+    last_line_json,
     machine_facts,
+    python_child,
     replace_readme_section,
     wait_for_quiet_cpu,
 )
@@ -158,25 +160,15 @@ print(json.dumps({
 
 
 def run_child(code: str, *args: str) -> dict[str, object]:
-    url = f"postgres://postgres@127.0.0.1:5432/{DATABASE}"
-    env = {**os.environ, "DATABASE_URL": url, "DJANGO_SETTINGS_MODULE": "config.settings_test"}
-    env.pop("REDIS_URL", None)
-    env["PYTHONPATH"] = os.pathsep.join([str(REPO_ROOT), str(REPO_ROOT / "client")])
+    env = child_env(f"postgres://postgres@127.0.0.1:5432/{DATABASE}")
     fresh_database(DATABASE)
     try:
-        result = subprocess.run(
-            [sys.executable, "-c", code, *args],
-            cwd=REPO_ROOT,
-            env=env,
-            capture_output=True,
-            text=True,
-            check=False,
-        )
+        result = python_child(env, code, *args)
     finally:
         drop_database(DATABASE)
     if result.returncode != 0:
         raise SystemExit(f"benchmark child failed:\n{result.stderr}")
-    return dict(json.loads(result.stdout.strip().splitlines()[-1]))
+    return last_line_json(result.stdout)
 
 
 def number(row: dict[str, object], key: str) -> float:
@@ -193,7 +185,7 @@ def numbers(row: dict[str, object], key: str) -> list[float]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--reference-data", type=Path, default=REPO_ROOT.parent / "shared" / "reference-data")
+    parser.add_argument("--reference-data", type=Path, default=REFERENCE_DATA)
     parser.add_argument("--events", type=int, default=100_000)
     parser.add_argument("--proposals", type=int, default=1000)
     parser.add_argument("--runs", type=int, default=3)
@@ -260,7 +252,7 @@ def main() -> None:
             "",
         ]
     )
-    replace_readme_section(REPO_ROOT / "bench" / "README.md", TITLE, section)
+    replace_readme_section(README, TITLE, section)
 
 
 if __name__ == "__main__":

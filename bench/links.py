@@ -18,10 +18,7 @@ Target (2-core machine): < 30 s for ~1,000 files. Figures go to bench/README.md 
 from __future__ import annotations
 
 import argparse
-import json
-import os
 import statistics
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -30,6 +27,10 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(REPO_ROOT), str(REPO_ROOT / "client")]
 
 from bench.common import (  # noqa: E402
+    README,
+    REFERENCE_DATA,
+    child_env,
+    child_json,
     drop_database,
     fresh_database,
     machine_facts,
@@ -109,26 +110,14 @@ with ExitStack() as stack:
 def run_child(
     database_url: str, reference_data: Path, runs: int, latency: float, scale: int
 ) -> dict[str, object]:
-    env = {**os.environ, "DATABASE_URL": database_url, "DJANGO_SETTINGS_MODULE": "config.settings_test"}
-    env.pop("REDIS_URL", None)
-    env["PYTHONPATH"] = os.pathsep.join([str(REPO_ROOT), str(REPO_ROOT / "client")])
     with tempfile.TemporaryDirectory() as scratch:
-        result = subprocess.run(
-            [sys.executable, "-c", CHILD, str(reference_data), scratch, str(runs), str(latency), str(scale)],
-            cwd=REPO_ROOT,
-            env=env,
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-    if result.returncode != 0:
-        raise SystemExit(f"benchmark child failed:\n{result.stderr[-4000:]}")
-    return dict(json.loads(result.stdout.strip().splitlines()[-1]))
+        args = (str(reference_data), scratch, str(runs), str(latency), str(scale))
+        return child_json(child_env(database_url), CHILD, *args, stderr_chars=4000)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--reference-data", type=Path, default=REPO_ROOT.parent / "shared" / "reference-data")
+    parser.add_argument("--reference-data", type=Path, default=REFERENCE_DATA)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--latency", type=float, default=0.05)
     parser.add_argument("--no-write", action="store_true")
@@ -192,7 +181,7 @@ def main() -> None:
             "",
         ]
     )
-    replace_readme_section(REPO_ROOT / "bench" / "README.md", TITLE, section)
+    replace_readme_section(README, TITLE, section)
 
 
 if __name__ == "__main__":

@@ -32,7 +32,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -49,15 +48,18 @@ if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
 from bench.common import (  # noqa: E402
+    README,
+    REFERENCE_DATA,
     flush_redis,
+    free_port,
     fresh_database,
     machine_facts,
     production_env,
     replace_readme_section,
+    tail,
     wait_for_quiet_cpu,
 )
 
-README = REPO_ROOT / "bench" / "README.md"
 SECTION_TITLE = "## Read API (`bench/read_api.py`)"
 
 DATABASE_NAME = "hmr_bench_read"
@@ -122,12 +124,6 @@ class Row:
 
 def log(message: str) -> None:
     print(f"[read_api] {message}", flush=True)
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def http_get(
@@ -291,13 +287,6 @@ def report_server_problems(server_log: Path) -> None:
     stamp = re.compile(r"^\d{4}-\d\d-\d\d |^\[\d{4}-")
     end = next((n for n, line in enumerate(first[1:], 1) if stamp.match(line)), len(first))
     log(f"{len(marks)} errors in the server log; the first:\n" + "\n".join(first[:end]))
-
-
-def tail(path: Path, lines: int = 40) -> str:
-    try:
-        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
-    except OSError:
-        return "(no log)"
 
 
 NGINX_CONF = """\
@@ -671,7 +660,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument(
         "--reference-data",
         type=Path,
-        default=REPO_ROOT.parent / "shared" / "reference-data",
+        default=REFERENCE_DATA,
         help="the legacy files to import (../shared/reference-data)",
     )
     parser.add_argument("--no-write", action="store_true", help="do not write the table into bench/README.md")
