@@ -32,16 +32,16 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(REPO_ROOT), str(REPO_ROOT / "client")]
 
 from bench.common import (  # noqa: E402
-    README,
     REFERENCE_DATA,
     child_env,
     drop_database,
     fresh_database,
     last_line_json,
     machine_facts,
+    measured_line,
     python_child,
-    replace_readme_section,
     wait_for_quiet_cpu,
+    write_figures_section,
 )
 
 DATABASE = "hmr_bench_audit"
@@ -223,36 +223,24 @@ def main() -> None:
     if args.no_write:
         return
     facts = machine_facts(postgres_version)
-    section = "\n".join(
-        [
-            TITLE,
-            "",
-            f"Verify: {args.events:,} `record.updated` events (each with an image record's state before and",
-            "after) appended through `audit.services.audit_events_append`, 5,000 per transaction, in",
-            f"{number(verify, 'generate_s'):.1f} s; then the chain walked from the first event to the head",
-            "(one streamed query of plain tuples, a SHA-256 per event).",
-            "",
-            "Replay: the 20 shared history snapshots imported in order (10 `stable_diffusion.json`, then",
-            f"10 text `db.json`; {number(replay, 'import_s'):.1f} s), then {args.proposals} proposals",
-            f"through the queue (half creates, half updates of them; {number(replay, 'propose_s'):.1f} s):",
-            f"{replay['events']} events, {replay['record_events']} of them record events, "
-            f"{replay['records']} records at the end.",
-            "Timed: every record rebuilt from the events alone, and that compared with the live table",
-            "(what `audit_replay` does); the import and the proposals are set-up, not timed.",
-            "",
-            "Targets (2-core machine): verify 100,000 events < 30 s; replay of the full history < 10 s.",
-            "",
-            f"Measured {facts['date']} on `{facts['host']}` ({facts['nproc']} cores {facts['cpu']}, "
-            f"{facts['memory']}, Python {facts['python']}, PostgreSQL {postgres_version}; CPUs {busy:.0f}% "
-            f"busy just before the run), `bench/audit.py --runs {args.runs}`:",
-            "",
-            *lines,
-            "",
-            "; ".join(verdicts) + ".",
-            "",
-        ]
-    )
-    replace_readme_section(README, TITLE, section)
+    intro = [
+        f"Verify: {args.events:,} `record.updated` events (each with an image record's state before and",
+        "after) appended through `audit.services.audit_events_append`, 5,000 per transaction, in",
+        f"{number(verify, 'generate_s'):.1f} s; then the chain walked from the first event to the head",
+        "(one streamed query of plain tuples, a SHA-256 per event).",
+        "",
+        "Replay: the 20 shared history snapshots imported in order (10 `stable_diffusion.json`, then",
+        f"10 text `db.json`; {number(replay, 'import_s'):.1f} s), then {args.proposals} proposals",
+        f"through the queue (half creates, half updates of them; {number(replay, 'propose_s'):.1f} s):",
+        f"{replay['events']} events, {replay['record_events']} of them record events, "
+        f"{replay['records']} records at the end.",
+        "Timed: every record rebuilt from the events alone, and that compared with the live table",
+        "(what `audit_replay` does); the import and the proposals are set-up, not timed.",
+        "",
+        "Targets (2-core machine): verify 100,000 events < 30 s; replay of the full history < 10 s.",
+    ]
+    measured = measured_line(facts, busy, f"bench/audit.py --runs {args.runs}", postgres=postgres_version)
+    write_figures_section(TITLE, intro, measured, lines, verdicts)
 
 
 if __name__ == "__main__":

@@ -212,3 +212,22 @@ def child_json(env: dict[str, str], code: str, *args: str, stderr_chars: int | N
         stderr = result.stderr if stderr_chars is None else result.stderr[-stderr_chars:]
         raise SystemExit(f"benchmark child failed:\n{stderr}")
     return last_line_json(result.stdout)
+
+
+def measured_line(facts: dict[str, str], busy: float, command: str, *, postgres: str | None = None) -> str:
+    """The "Measured ... on ..." line of a figures section: the machine, how busy its CPUs were
+    just before the run, and the command that measured (``postgres``: the server's version)."""
+    database = "" if postgres is None else f", PostgreSQL {postgres}"
+    return (
+        f"Measured {facts['date']} on `{facts['host']}` ({facts['nproc']} cores {facts['cpu']}, "
+        f"{facts['memory']}, Python {facts['python']}{database}; CPUs {busy:.0f}% busy just before the run), "
+        f"`{command}`:"
+    )
+
+
+def write_figures_section(
+    title: str, intro: list[str], measured: str, lines: list[str], verdicts: list[str]
+) -> None:
+    """Put a figures section (title, intro, the measured line, the table, the verdicts) in bench/README.md."""
+    section = "\n".join([title, "", *intro, "", measured, "", *lines, "", "; ".join(verdicts) + ".", ""])
+    replace_readme_section(README, title, section)

@@ -27,15 +27,15 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(REPO_ROOT), str(REPO_ROOT / "client")]
 
 from bench.common import (  # noqa: E402
-    README,
     REFERENCE_DATA,
     child_env,
     child_json,
     drop_database,
     fresh_database,
     machine_facts,
-    replace_readme_section,
+    measured_line,
     wait_for_quiet_cpu,
+    write_figures_section,
 )
 
 DATABASE = "hmr_bench_links"
@@ -155,33 +155,21 @@ def main() -> None:
     if args.no_write:
         return
     facts = machine_facts(postgres_version)
-    section = "\n".join(
-        [
-            TITLE,
-            "",
-            "`sync.services.links.links_check` over every `file_url` of the real data, rewritten to",
-            "file-host stand-ins on loopback: one per real host (distinct ports), Hugging Face's links",
-            "redirecting to a separate CDN stand-in, every answer delayed by "
-            f"{args.latency * 1000:.0f} ms for an internet round trip.",
-            "Settings as shipped: 32 checks in flight, 4 per host. Each run is the whole service call",
-            "(lease, every HEAD, the store of every row, the SyncRun), PostgreSQL.",
-            "",
-            'The real data lists 205 download URLs (the issue\'s "~1,000 files" overstates it), so the',
-            "check also ran on the records repeated five times (same hosts, new names, distinct URLs).",
-            "",
-            "Target (2-core machine): < 30 s for ~1,000 files.",
-            "",
-            f"Measured {facts['date']} on `{facts['host']}` ({facts['nproc']} cores {facts['cpu']}, "
-            f"{facts['memory']}, Python {facts['python']}, PostgreSQL {postgres_version}; CPUs "
-            f"{busy:.0f}% busy just before the run), `bench/links.py --runs {args.runs}`:",
-            "",
-            *lines,
-            "",
-            "; ".join(verdicts) + ".",
-            "",
-        ]
-    )
-    replace_readme_section(README, TITLE, section)
+    intro = [
+        "`sync.services.links.links_check` over every `file_url` of the real data, rewritten to",
+        "file-host stand-ins on loopback: one per real host (distinct ports), Hugging Face's links",
+        "redirecting to a separate CDN stand-in, every answer delayed by "
+        f"{args.latency * 1000:.0f} ms for an internet round trip.",
+        "Settings as shipped: 32 checks in flight, 4 per host. Each run is the whole service call",
+        "(lease, every HEAD, the store of every row, the SyncRun), PostgreSQL.",
+        "",
+        'The real data lists 205 download URLs (the issue\'s "~1,000 files" overstates it), so the',
+        "check also ran on the records repeated five times (same hosts, new names, distinct URLs).",
+        "",
+        "Target (2-core machine): < 30 s for ~1,000 files.",
+    ]
+    measured = measured_line(facts, busy, f"bench/links.py --runs {args.runs}", postgres=postgres_version)
+    write_figures_section(TITLE, intro, measured, lines, verdicts)
 
 
 if __name__ == "__main__":

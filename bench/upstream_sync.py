@@ -25,15 +25,15 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(REPO_ROOT), str(REPO_ROOT / "client")]
 
 from bench.common import (  # noqa: E402
-    README,
     REFERENCE_DATA,
     child_env,
     child_json,
     drop_database,
     fresh_database,
     machine_facts,
-    replace_readme_section,
+    measured_line,
     wait_for_quiet_cpu,
+    write_figures_section,
 )
 
 DATABASE = "hmr_bench_upstream"
@@ -118,28 +118,16 @@ def main() -> None:
         return
     facts = machine_facts(postgres_version)
     served = int(rows[0][1]["bytes"])  # type: ignore[call-overload]
-    section = "\n".join(
-        [
-            TITLE,
-            "",
-            "`sync.services.upstream.upstream_import` with nothing changed upstream: the 10 real files",
-            f"({served / 1024:.0f} KiB: 9 image files and the text `models.csv`) served on loopback by the",
-            "GitHub raw-file stand-in, after a first run has taken the bases. Each timed run is the whole",
-            "service call: lease, ten downloads, a sha256 per file compared with its base, the SyncRun.",
-            "",
-            "Target (2-core machine): < 1 s per run (median).",
-            "",
-            f"Measured {facts['date']} on `{facts['host']}` ({facts['nproc']} cores {facts['cpu']}, "
-            f"{facts['memory']}, Python {facts['python']}; CPUs {busy:.0f}% busy just before the run), "
-            f"`bench/upstream_sync.py --runs {args.runs}`:",
-            "",
-            *lines,
-            "",
-            "; ".join(verdicts) + ".",
-            "",
-        ]
-    )
-    replace_readme_section(README, TITLE, section)
+    intro = [
+        "`sync.services.upstream.upstream_import` with nothing changed upstream: the 10 real files",
+        f"({served / 1024:.0f} KiB: 9 image files and the text `models.csv`) served on loopback by the",
+        "GitHub raw-file stand-in, after a first run has taken the bases. Each timed run is the whole",
+        "service call: lease, ten downloads, a sha256 per file compared with its base, the SyncRun.",
+        "",
+        "Target (2-core machine): < 1 s per run (median).",
+    ]
+    measured = measured_line(facts, busy, f"bench/upstream_sync.py --runs {args.runs}")
+    write_figures_section(TITLE, intro, measured, lines, verdicts)
 
 
 if __name__ == "__main__":
