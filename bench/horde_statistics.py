@@ -34,12 +34,9 @@ sys.path[:0] = [str(REPO_ROOT), str(REPO_ROOT / "client")]
 from bench.common import (  # noqa: E402
     README,
     REFERENCE_DATA,
-    flush_redis,
-    fresh_database,
     horde_stand_in,
     last_line_json,
     machine_facts,
-    production_env,
     python_child,
     replace_readme_section,
     tail,
@@ -51,7 +48,7 @@ from bench.read_api import (  # noqa: E402
     check_services,
     ensure_debian_package,
     http_get,
-    manage,
+    production_database,
     report_server_problems,
     run_wrk,
     running,
@@ -61,7 +58,6 @@ from bench.read_api import (  # noqa: E402
 
 SECTION_TITLE = "## AI Horde statistics (`bench/horde_statistics.py`)"
 DATABASE_NAME = "hmr_bench_stats"
-DATABASE_URL = f"postgres://postgres@127.0.0.1:5432/{DATABASE_NAME}"
 REDIS_URL = "redis://127.0.0.1:6379/9"
 FETCH_TARGET_S = 2.0
 P99_TARGET_MS = 20.0
@@ -162,13 +158,7 @@ def main() -> int:
     args = parse_args()
     check_services()
     wrk = ensure_debian_package("wrk", "wrk")
-    postgres_version = fresh_database(DATABASE_NAME)
-    flush_redis(REDIS_URL)
-    env = production_env(DATABASE_URL, REDIS_URL)
-    log("migrate")
-    manage(env, "migrate", "--no-input")
-    log(f"import_legacy --source {args.reference_data}")
-    manage(env, "import_legacy", "--source", str(args.reference_data))
+    postgres_version, env = production_database(DATABASE_NAME, REDIS_URL, args.reference_data, log)
     reads: dict[str, WrkResult] = {}
     with horde_stand_in(workers=500) as horde:
         env["AI_HORDE_URL"] = horde.url

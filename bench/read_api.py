@@ -38,7 +38,7 @@ import tempfile
 import textwrap
 import time
 import urllib.parse
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
@@ -63,7 +63,6 @@ from bench.common import (  # noqa: E402
 SECTION_TITLE = "## Read API (`bench/read_api.py`)"
 
 DATABASE_NAME = "hmr_bench_read"
-DATABASE_URL = f"postgres://postgres@127.0.0.1:5432/{DATABASE_NAME}"
 REDIS_URL = "redis://127.0.0.1:6379/14"
 
 API = "/api/model_references"
@@ -202,6 +201,21 @@ def manage(env: dict[str, str], *args: str) -> None:
     result = subprocess.run(command, cwd=REPO_ROOT, env=env, capture_output=True, text=True, check=False)
     if result.returncode != 0:
         raise SystemExit(f"manage.py {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
+
+
+def production_database(
+    database_name: str, redis_url: str, reference_data: Path, log: Callable[[str], None]
+) -> tuple[str, dict[str, str]]:
+    """A fresh database ``database_name`` (migrated, ``reference_data`` imported) and Redis
+    ``redis_url`` (flushed) for a server run as in production: (PostgreSQL version, its environment)."""
+    postgres_version = fresh_database(database_name)
+    flush_redis(redis_url)
+    env = production_env(f"postgres://postgres@127.0.0.1:5432/{database_name}", redis_url)
+    log("migrate")
+    manage(env, "migrate", "--no-input")
+    log(f"import_legacy --source {reference_data}")
+    manage(env, "import_legacy", "--source", str(reference_data))
+    return postgres_version, env
 
 
 # --- the two servers -------------------------------------------------------------------------------
@@ -684,13 +698,7 @@ def main() -> int:
     check_services()
     wrk = ensure_debian_package("wrk", "wrk")
     nginx = ensure_debian_package("nginx", "nginx")
-    postgres_version = fresh_database(DATABASE_NAME)
-    flush_redis(REDIS_URL)
-    env = production_env(DATABASE_URL, REDIS_URL)
-    log("migrate")
-    manage(env, "migrate", "--no-input")
-    log(f"import_legacy --source {args.reference_data}")
-    manage(env, "import_legacy", "--source", str(args.reference_data))
+    postgres_version, env = production_database(DATABASE_NAME, REDIS_URL, args.reference_data, log)
 
     busy = -1.0
     with tempfile.TemporaryDirectory(prefix="hmr-read-bench-") as scratch_name:
