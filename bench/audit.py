@@ -24,10 +24,7 @@ Figures go to bench/README.md (section "Audit trail") unless ``--no-write``.
 from __future__ import annotations
 
 import argparse
-import json
-import os
 import statistics
-import subprocess
 import sys
 from pathlib import Path
 
@@ -35,11 +32,16 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(REPO_ROOT), str(REPO_ROOT / "client")]
 
 from bench.common import (  # noqa: E402
+    REFERENCE_DATA,
+    child_env,
     drop_database,
     fresh_database,
+    last_line_json,
     machine_facts,
-    replace_readme_section,
+    measured_line,
+    python_child,
     wait_for_quiet_cpu,
+    write_figures_section,
 )
 
 DATABASE = "hmr_bench_audit"
@@ -158,25 +160,15 @@ print(json.dumps({
 
 
 def run_child(code: str, *args: str) -> dict[str, object]:
-    url = f"postgres://postgres@127.0.0.1:5432/{DATABASE}"
-    env = {**os.environ, "DATABASE_URL": url, "DJANGO_SETTINGS_MODULE": "config.settings_test"}
-    env.pop("REDIS_URL", None)
-    env["PYTHONPATH"] = os.pathsep.join([str(REPO_ROOT), str(REPO_ROOT / "client")])
+    env = child_env(f"postgres://postgres@127.0.0.1:5432/{DATABASE}")
     fresh_database(DATABASE)
     try:
-        result = subprocess.run(
-            [sys.executable, "-c", code, *args],
-            cwd=REPO_ROOT,
-            env=env,
-            capture_output=True,
-            text=True,
-            check=False,
-        )
+        result = python_child(env, code, *args)
     finally:
         drop_database(DATABASE)
     if result.returncode != 0:
         raise SystemExit(f"benchmark child failed:\n{result.stderr}")
-    return dict(json.loads(result.stdout.strip().splitlines()[-1]))
+    return last_line_json(result.stdout)
 
 
 def number(row: dict[str, object], key: str) -> float:
@@ -193,7 +185,7 @@ def numbers(row: dict[str, object], key: str) -> list[float]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--reference-data", type=Path, default=REPO_ROOT.parent / "shared" / "reference-data")
+    parser.add_argument("--reference-data", type=Path, default=REFERENCE_DATA)
     parser.add_argument("--events", type=int, default=100_000)
     parser.add_argument("--proposals", type=int, default=1000)
     parser.add_argument("--runs", type=int, default=3)
@@ -231,36 +223,24 @@ def main() -> None:
     if args.no_write:
         return
     facts = machine_facts(postgres_version)
-    section = "\n".join(
-        [
-            TITLE,
-            "",
-            f"Verify: {args.events:,} `record.updated` events (each with an image record's state before and",
-            "after) appended through `audit.services.audit_events_append`, 5,000 per transaction, in",
-            f"{number(verify, 'generate_s'):.1f} s; then the chain walked from the first event to the head",
-            "(one streamed query of plain tuples, a SHA-256 per event).",
-            "",
-            "Replay: the 20 shared history snapshots imported in order (10 `stable_diffusion.json`, then",
-            f"10 text `db.json`; {number(replay, 'import_s'):.1f} s), then {args.proposals} proposals",
-            f"through the queue (half creates, half updates of them; {number(replay, 'propose_s'):.1f} s):",
-            f"{replay['events']} events, {replay['record_events']} of them record events, "
-            f"{replay['records']} records at the end.",
-            "Timed: every record rebuilt from the events alone, and that compared with the live table",
-            "(what `audit_replay` does); the import and the proposals are set-up, not timed.",
-            "",
-            "Targets (2-core machine): verify 100,000 events < 30 s; replay of the full history < 10 s.",
-            "",
-            f"Measured {facts['date']} on `{facts['host']}` ({facts['nproc']} cores {facts['cpu']}, "
-            f"{facts['memory']}, Python {facts['python']}, PostgreSQL {postgres_version}; CPUs {busy:.0f}% "
-            f"busy just before the run), `bench/audit.py --runs {args.runs}`:",
-            "",
-            *lines,
-            "",
-            "; ".join(verdicts) + ".",
-            "",
-        ]
-    )
-    replace_readme_section(REPO_ROOT / "bench" / "README.md", TITLE, section)
+    intro = [
+        f"Verify: {args.events:,} `record.updated` events (each with an image record's state before and",
+        "after) appended through `audit.services.audit_events_append`, 5,000 per transaction, in",
+        f"{number(verify, 'generate_s'):.1f} s; then the chain walked from the first event to the head",
+        "(one streamed query of plain tuples, a SHA-256 per event).",
+        "",
+        "Replay: the 20 shared history snapshots imported in order (10 `stable_diffusion.json`, then",
+        f"10 text `db.json`; {number(replay, 'import_s'):.1f} s), then {args.proposals} proposals",
+        f"through the queue (half creates, half updates of them; {number(replay, 'propose_s'):.1f} s):",
+        f"{replay['events']} events, {replay['record_events']} of them record events, "
+        f"{replay['records']} records at the end.",
+        "Timed: every record rebuilt from the events alone, and that compared with the live table",
+        "(what `audit_replay` does); the import and the proposals are set-up, not timed.",
+        "",
+        "Targets (2-core machine): verify 100,000 events < 30 s; replay of the full history < 10 s.",
+    ]
+    measured = measured_line(facts, busy, f"bench/audit.py --runs {args.runs}", postgres=postgres_version)
+    write_figures_section(TITLE, intro, measured, lines, verdicts)
 
 
 if __name__ == "__main__":

@@ -22,7 +22,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -35,6 +34,11 @@ from pathlib import Path
 from typing import Any
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
+if str(REPO_ROOT) not in sys.path:
+    sys.path.insert(0, str(REPO_ROOT))
+
+from bench.common import REFERENCE_DATA, free_port  # noqa: E402
+
 SERVER_PYTHON = REPO_ROOT / ".venv" / "bin" / "python"
 CLIENT_PYTHON = REPO_ROOT / ".venv-client" / "bin" / "python"
 
@@ -69,12 +73,6 @@ except ImportError:
 print(json.dumps({"import_s": imported, "load_s": loaded, "cached_s": cached, "rss_mib": rss_kib / 1024,
                   "counts": counts, "django_installed": django_present}))
 """
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 class CountingProxy:
@@ -130,7 +128,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--reference-data", type=Path, default=REPO_ROOT.parent / "shared" / "reference-data")
+    parser.add_argument("--reference-data", type=Path, default=REFERENCE_DATA)
     parser.add_argument("--repeat", type=int, default=5)
     args = parser.parse_args()
     python = CLIENT_PYTHON if CLIENT_PYTHON.exists() else SERVER_PYTHON

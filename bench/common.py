@@ -1,14 +1,22 @@
-"""Plumbing the benchmarks share: a fresh PostgreSQL database, Redis, the server's environment."""
+"""Plumbing the benchmarks share: a fresh PostgreSQL database, Redis, the server's environment,
+child processes and their answers, the figures' section in bench/README.md."""
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
+import socket
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
+README = REPO_ROOT / "bench" / "README.md"
+REFERENCE_DATA = REPO_ROOT.parent / "shared" / "reference-data"
 POSTGRES_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
+RESULT_PREFIX = "RESULT "
 
 
 def fresh_database(name: str) -> str:
@@ -150,3 +158,76 @@ def horde_stand_in(workers: int = 500) -> Any:
     stub = HordeStub()
     stub.load_reference_statistics(workers=workers)
     return stub.running()
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def tail(path: Path, lines: int = 40) -> str:
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return "(no log)"
+
+
+def child_env(database_url: str) -> dict[str, str]:
+    """The environment of a bench child run on the test settings: ``database_url``, no Redis."""
+    env = {**os.environ, "DATABASE_URL": database_url, "DJANGO_SETTINGS_MODULE": "config.settings_test"}
+    env.pop("REDIS_URL", None)
+    env["PYTHONPATH"] = os.pathsep.join([str(REPO_ROOT), str(REPO_ROOT / "client")])
+    return env
+
+
+def python_child(env: dict[str, str], code: str, *args: str) -> subprocess.CompletedProcess[str]:
+    """Run ``code`` in a fresh Python (this one) from the repository root, output captured."""
+    return subprocess.run(
+        [sys.executable, "-c", code, *args],
+        cwd=REPO_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+def last_line_json(stdout: str) -> dict[str, Any]:
+    """The JSON object a child printed last."""
+    return dict(json.loads(stdout.strip().splitlines()[-1]))
+
+
+def result_line(stdout: str) -> str | None:
+    """The first line a child printed with ``RESULT_PREFIX``, without the prefix (None: none)."""
+    line = next((x for x in stdout.splitlines() if x.startswith(RESULT_PREFIX)), None)
+    return None if line is None else line[len(RESULT_PREFIX) :]
+
+
+def child_json(env: dict[str, str], code: str, *args: str, stderr_chars: int | None = None) -> dict[str, Any]:
+    """Run a bench child and return the JSON object it printed last; exit when it failed,
+    showing its stderr (the last ``stderr_chars`` characters, or all of it)."""
+    result = python_child(env, code, *args)
+    if result.returncode != 0:
+        stderr = result.stderr if stderr_chars is None else result.stderr[-stderr_chars:]
+        raise SystemExit(f"benchmark child failed:\n{stderr}")
+    return last_line_json(result.stdout)
+
+
+def measured_line(facts: dict[str, str], busy: float, command: str, *, postgres: str | None = None) -> str:
+    """The "Measured ... on ..." line of a figures section: the machine, how busy its CPUs were
+    just before the run, and the command that measured (``postgres``: the server's version)."""
+    database = "" if postgres is None else f", PostgreSQL {postgres}"
+    return (
+        f"Measured {facts['date']} on `{facts['host']}` ({facts['nproc']} cores {facts['cpu']}, "
+        f"{facts['memory']}, Python {facts['python']}{database}; CPUs {busy:.0f}% busy just before the run), "
+        f"`{command}`:"
+    )
+
+
+def write_figures_section(
+    title: str, intro: list[str], measured: str, lines: list[str], verdicts: list[str]
+) -> None:
+    """Put a figures section (title, intro, the measured line, the table, the verdicts) in bench/README.md."""
+    section = "\n".join([title, "", *intro, "", measured, "", *lines, "", "; ".join(verdicts) + ".", ""])
+    replace_readme_section(README, title, section)

@@ -37,16 +37,19 @@ sys.path[:0] = [str(REPO_ROOT), str(REPO_ROOT / "client")]
 
 from bench.common import (  # noqa: E402
     POSTGRES_ADMIN_URL,
+    README,
+    REFERENCE_DATA,
     drop_database,
     flush_redis,
     fresh_database,
     machine_facts,
     production_env,
+    python_child,
     replace_readme_section,
+    result_line,
     wait_for_quiet_cpu,
 )
 
-README = REPO_ROOT / "bench" / "README.md"
 SECTION_TITLE = "## Export publishing (`bench/export_publish.py`)"
 DATABASE_NAME = "hmr_bench_export"
 DATABASE_URL = f"postgres://postgres@127.0.0.1:5432/{DATABASE_NAME}"
@@ -131,18 +134,11 @@ def log(message: str) -> None:
 
 
 def child(env: dict[str, str], *args: str) -> dict[str, Any]:
-    result = subprocess.run(
-        [sys.executable, "-c", CHILD, *args],
-        cwd=REPO_ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    line = next((x for x in result.stdout.splitlines() if x.startswith("RESULT ")), None)
+    result = python_child(env, CHILD, *args)
+    line = result_line(result.stdout)
     if result.returncode != 0 or line is None:
         raise SystemExit(f"bench child {args[0]} failed ({result.returncode}):\n{result.stderr[-5000:]}")
-    return dict(json.loads(line[len("RESULT ") :]))
+    return dict(json.loads(line))
 
 
 def migrate(env: dict[str, str]) -> None:
@@ -243,7 +239,7 @@ def section_text(
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    parser.add_argument("--reference-data", type=Path, default=REPO_ROOT.parent / "shared" / "reference-data")
+    parser.add_argument("--reference-data", type=Path, default=REFERENCE_DATA)
     parser.add_argument("--repeat", type=int, default=9, help="export runs (median)")
     parser.add_argument("--applies", type=int, default=20, help="timed applies (median)")
     parser.add_argument("--no-write", action="store_true", help="do not update bench/README.md")

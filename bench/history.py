@@ -37,6 +37,8 @@ if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
 from bench.common import (  # noqa: E402
+    README,
+    REFERENCE_DATA,
     flush_redis,
     fresh_database,
     machine_facts,
@@ -61,7 +63,6 @@ from bench.read_api import (  # noqa: E402
     wait_for_heartbeat,
 )
 
-README = REPO_ROOT / "bench" / "README.md"
 SECTION_TITLE = "## Record history (`bench/history.py`)"
 DATABASE_NAME = "hmr_bench_history"
 DATABASE_URL = f"postgres://postgres@127.0.0.1:5432/{DATABASE_NAME}"
@@ -127,7 +128,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--wrk-threads", type=int, default=2)
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers (2)")
     parser.add_argument("--quick", action="store_true", help="3 s per row, to try the script out")
-    parser.add_argument("--reference-data", type=Path, default=REPO_ROOT.parent / "shared" / "reference-data")
+    parser.add_argument("--reference-data", type=Path, default=REFERENCE_DATA)
     parser.add_argument("--no-write", action="store_true", help="do not write into bench/README.md")
     args = parser.parse_args()
     # What bench.read_api's gunicorn helpers read.

@@ -24,8 +24,6 @@ The results are written to bench/README.md (section "AI Horde statistics") unles
 from __future__ import annotations
 
 import argparse
-import json
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -34,12 +32,14 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(REPO_ROOT), str(REPO_ROOT / "client")]
 
 from bench.common import (  # noqa: E402
-    flush_redis,
-    fresh_database,
+    README,
+    REFERENCE_DATA,
     horde_stand_in,
+    last_line_json,
     machine_facts,
-    production_env,
+    python_child,
     replace_readme_section,
+    tail,
     wait_for_quiet_cpu,
 )
 from bench.read_api import (  # noqa: E402
@@ -48,19 +48,16 @@ from bench.read_api import (  # noqa: E402
     check_services,
     ensure_debian_package,
     http_get,
-    manage,
+    production_database,
     report_server_problems,
     run_wrk,
     running,
     start_gunicorn,
-    tail,
     wait_for_heartbeat,
 )
 
-README = REPO_ROOT / "bench" / "README.md"
 SECTION_TITLE = "## AI Horde statistics (`bench/horde_statistics.py`)"
 DATABASE_NAME = "hmr_bench_stats"
-DATABASE_URL = f"postgres://postgres@127.0.0.1:5432/{DATABASE_NAME}"
 REDIS_URL = "redis://127.0.0.1:6379/9"
 FETCH_TARGET_S = 2.0
 P99_TARGET_MS = 20.0
@@ -90,18 +87,10 @@ def log(message: str) -> None:
 
 
 def fetch_runs(env: dict[str, str], count: int) -> dict[str, object]:
-    result = subprocess.run(
-        [sys.executable, "-c", CHILD, str(count)],
-        cwd=REPO_ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    result = python_child(env, CHILD, str(count))
     if result.returncode != 0:
         raise SystemExit(f"the fetch failed:\n{result.stdout}\n{result.stderr}")
-    answer: dict[str, object] = json.loads(result.stdout.strip().splitlines()[-1])
-    return answer
+    return last_line_json(result.stdout)
 
 
 def parse_args() -> argparse.Namespace:
@@ -117,7 +106,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--keep-alive", type=int, default=5)
     parser.add_argument("--fetches", type=int, default=5, help="statistics runs timed (5)")
     parser.add_argument("--quick", action="store_true", help="3 s per route, 2 fetches")
-    parser.add_argument("--reference-data", type=Path, default=REPO_ROOT.parent / "shared" / "reference-data")
+    parser.add_argument("--reference-data", type=Path, default=REFERENCE_DATA)
     parser.add_argument("--no-write", action="store_true", help="do not update bench/README.md")
     args = parser.parse_args()
     if args.quick:
@@ -169,13 +158,7 @@ def main() -> int:
     args = parse_args()
     check_services()
     wrk = ensure_debian_package("wrk", "wrk")
-    postgres_version = fresh_database(DATABASE_NAME)
-    flush_redis(REDIS_URL)
-    env = production_env(DATABASE_URL, REDIS_URL)
-    log("migrate")
-    manage(env, "migrate", "--no-input")
-    log(f"import_legacy --source {args.reference_data}")
-    manage(env, "import_legacy", "--source", str(args.reference_data))
+    postgres_version, env = production_database(DATABASE_NAME, REDIS_URL, args.reference_data, log)
     reads: dict[str, WrkResult] = {}
     with horde_stand_in(workers=500) as horde:
         env["AI_HORDE_URL"] = horde.url

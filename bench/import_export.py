@@ -11,15 +11,15 @@ Targets on a 2-core machine: import < 3 s, export --format all < 1 s.
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(REPO_ROOT), str(REPO_ROOT / "client")]
+
+from bench.common import REFERENCE_DATA, child_env, child_json  # noqa: E402
 
 CHILD = r"""
 import json, sys, tempfile, time
@@ -45,20 +45,7 @@ print(json.dumps({"import_s": imported, "export_s": exported, "records": ModelRe
 
 
 def run_child(database_url: str, reference_data: Path) -> dict[str, float]:
-    env = {**os.environ, "DATABASE_URL": database_url, "DJANGO_SETTINGS_MODULE": "config.settings_test"}
-    env.pop("REDIS_URL", None)
-    env["PYTHONPATH"] = os.pathsep.join([str(REPO_ROOT), str(REPO_ROOT / "client")])
-    result = subprocess.run(
-        [sys.executable, "-c", CHILD, str(reference_data)],
-        cwd=REPO_ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if result.returncode != 0:
-        raise SystemExit(f"benchmark child failed:\n{result.stderr}")
-    return dict(json.loads(result.stdout.strip().splitlines()[-1]))
+    return child_json(child_env(database_url), CHILD, str(reference_data))
 
 
 def postgres_url() -> str | None:
@@ -77,7 +64,7 @@ def postgres_url() -> str | None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--reference-data", type=Path, default=REPO_ROOT.parent / "shared" / "reference-data")
+    parser.add_argument("--reference-data", type=Path, default=REFERENCE_DATA)
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
     rows = []

@@ -18,10 +18,7 @@ Target (2-core machine): < 30 s for ~1,000 files. Figures go to bench/README.md 
 from __future__ import annotations
 
 import argparse
-import json
-import os
 import statistics
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -30,11 +27,15 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(REPO_ROOT), str(REPO_ROOT / "client")]
 
 from bench.common import (  # noqa: E402
+    REFERENCE_DATA,
+    child_env,
+    child_json,
     drop_database,
     fresh_database,
     machine_facts,
-    replace_readme_section,
+    measured_line,
     wait_for_quiet_cpu,
+    write_figures_section,
 )
 
 DATABASE = "hmr_bench_links"
@@ -109,26 +110,14 @@ with ExitStack() as stack:
 def run_child(
     database_url: str, reference_data: Path, runs: int, latency: float, scale: int
 ) -> dict[str, object]:
-    env = {**os.environ, "DATABASE_URL": database_url, "DJANGO_SETTINGS_MODULE": "config.settings_test"}
-    env.pop("REDIS_URL", None)
-    env["PYTHONPATH"] = os.pathsep.join([str(REPO_ROOT), str(REPO_ROOT / "client")])
     with tempfile.TemporaryDirectory() as scratch:
-        result = subprocess.run(
-            [sys.executable, "-c", CHILD, str(reference_data), scratch, str(runs), str(latency), str(scale)],
-            cwd=REPO_ROOT,
-            env=env,
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-    if result.returncode != 0:
-        raise SystemExit(f"benchmark child failed:\n{result.stderr[-4000:]}")
-    return dict(json.loads(result.stdout.strip().splitlines()[-1]))
+        args = (str(reference_data), scratch, str(runs), str(latency), str(scale))
+        return child_json(child_env(database_url), CHILD, *args, stderr_chars=4000)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--reference-data", type=Path, default=REPO_ROOT.parent / "shared" / "reference-data")
+    parser.add_argument("--reference-data", type=Path, default=REFERENCE_DATA)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--latency", type=float, default=0.05)
     parser.add_argument("--no-write", action="store_true")
@@ -166,33 +155,21 @@ def main() -> None:
     if args.no_write:
         return
     facts = machine_facts(postgres_version)
-    section = "\n".join(
-        [
-            TITLE,
-            "",
-            "`sync.services.links.links_check` over every `file_url` of the real data, rewritten to",
-            "file-host stand-ins on loopback: one per real host (distinct ports), Hugging Face's links",
-            "redirecting to a separate CDN stand-in, every answer delayed by "
-            f"{args.latency * 1000:.0f} ms for an internet round trip.",
-            "Settings as shipped: 32 checks in flight, 4 per host. Each run is the whole service call",
-            "(lease, every HEAD, the store of every row, the SyncRun), PostgreSQL.",
-            "",
-            'The real data lists 205 download URLs (the issue\'s "~1,000 files" overstates it), so the',
-            "check also ran on the records repeated five times (same hosts, new names, distinct URLs).",
-            "",
-            "Target (2-core machine): < 30 s for ~1,000 files.",
-            "",
-            f"Measured {facts['date']} on `{facts['host']}` ({facts['nproc']} cores {facts['cpu']}, "
-            f"{facts['memory']}, Python {facts['python']}, PostgreSQL {postgres_version}; CPUs "
-            f"{busy:.0f}% busy just before the run), `bench/links.py --runs {args.runs}`:",
-            "",
-            *lines,
-            "",
-            "; ".join(verdicts) + ".",
-            "",
-        ]
-    )
-    replace_readme_section(REPO_ROOT / "bench" / "README.md", TITLE, section)
+    intro = [
+        "`sync.services.links.links_check` over every `file_url` of the real data, rewritten to",
+        "file-host stand-ins on loopback: one per real host (distinct ports), Hugging Face's links",
+        "redirecting to a separate CDN stand-in, every answer delayed by "
+        f"{args.latency * 1000:.0f} ms for an internet round trip.",
+        "Settings as shipped: 32 checks in flight, 4 per host. Each run is the whole service call",
+        "(lease, every HEAD, the store of every row, the SyncRun), PostgreSQL.",
+        "",
+        'The real data lists 205 download URLs (the issue\'s "~1,000 files" overstates it), so the',
+        "check also ran on the records repeated five times (same hosts, new names, distinct URLs).",
+        "",
+        "Target (2-core machine): < 30 s for ~1,000 files.",
+    ]
+    measured = measured_line(facts, busy, f"bench/links.py --runs {args.runs}", postgres=postgres_version)
+    write_figures_section(TITLE, intro, measured, lines, verdicts)
 
 
 if __name__ == "__main__":

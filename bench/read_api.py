@@ -32,14 +32,13 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import textwrap
 import time
 import urllib.parse
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
@@ -49,19 +48,21 @@ if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
 from bench.common import (  # noqa: E402
+    README,
+    REFERENCE_DATA,
     flush_redis,
+    free_port,
     fresh_database,
     machine_facts,
     production_env,
     replace_readme_section,
+    tail,
     wait_for_quiet_cpu,
 )
 
-README = REPO_ROOT / "bench" / "README.md"
 SECTION_TITLE = "## Read API (`bench/read_api.py`)"
 
 DATABASE_NAME = "hmr_bench_read"
-DATABASE_URL = f"postgres://postgres@127.0.0.1:5432/{DATABASE_NAME}"
 REDIS_URL = "redis://127.0.0.1:6379/14"
 
 API = "/api/model_references"
@@ -122,12 +123,6 @@ class Row:
 
 def log(message: str) -> None:
     print(f"[read_api] {message}", flush=True)
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def http_get(
@@ -206,6 +201,21 @@ def manage(env: dict[str, str], *args: str) -> None:
     result = subprocess.run(command, cwd=REPO_ROOT, env=env, capture_output=True, text=True, check=False)
     if result.returncode != 0:
         raise SystemExit(f"manage.py {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
+
+
+def production_database(
+    database_name: str, redis_url: str, reference_data: Path, log: Callable[[str], None]
+) -> tuple[str, dict[str, str]]:
+    """A fresh database ``database_name`` (migrated, ``reference_data`` imported) and Redis
+    ``redis_url`` (flushed) for a server run as in production: (PostgreSQL version, its environment)."""
+    postgres_version = fresh_database(database_name)
+    flush_redis(redis_url)
+    env = production_env(f"postgres://postgres@127.0.0.1:5432/{database_name}", redis_url)
+    log("migrate")
+    manage(env, "migrate", "--no-input")
+    log(f"import_legacy --source {reference_data}")
+    manage(env, "import_legacy", "--source", str(reference_data))
+    return postgres_version, env
 
 
 # --- the two servers -------------------------------------------------------------------------------
@@ -291,13 +301,6 @@ def report_server_problems(server_log: Path) -> None:
     stamp = re.compile(r"^\d{4}-\d\d-\d\d |^\[\d{4}-")
     end = next((n for n, line in enumerate(first[1:], 1) if stamp.match(line)), len(first))
     log(f"{len(marks)} errors in the server log; the first:\n" + "\n".join(first[:end]))
-
-
-def tail(path: Path, lines: int = 40) -> str:
-    try:
-        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
-    except OSError:
-        return "(no log)"
 
 
 NGINX_CONF = """\
@@ -671,7 +674,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument(
         "--reference-data",
         type=Path,
-        default=REPO_ROOT.parent / "shared" / "reference-data",
+        default=REFERENCE_DATA,
         help="the legacy files to import (../shared/reference-data)",
     )
     parser.add_argument("--no-write", action="store_true", help="do not write the table into bench/README.md")
@@ -695,13 +698,7 @@ def main() -> int:
     check_services()
     wrk = ensure_debian_package("wrk", "wrk")
     nginx = ensure_debian_package("nginx", "nginx")
-    postgres_version = fresh_database(DATABASE_NAME)
-    flush_redis(REDIS_URL)
-    env = production_env(DATABASE_URL, REDIS_URL)
-    log("migrate")
-    manage(env, "migrate", "--no-input")
-    log(f"import_legacy --source {args.reference_data}")
-    manage(env, "import_legacy", "--source", str(args.reference_data))
+    postgres_version, env = production_database(DATABASE_NAME, REDIS_URL, args.reference_data, log)
 
     busy = -1.0
     with tempfile.TemporaryDirectory(prefix="hmr-read-bench-") as scratch_name:

@@ -25,12 +25,17 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
-from bench.common import machine_facts, replace_readme_section, wait_for_quiet_cpu  # noqa: E402
+from bench.common import (  # noqa: E402
+    README,
+    free_port,
+    machine_facts,
+    replace_readme_section,
+    wait_for_quiet_cpu,
+)
 from bench.read_api import (  # noqa: E402
     UVICORN_WORKER,
     WrkResult,
     ensure_debian_package,
-    free_port,
     log,
     run_wrk,
     running,
@@ -39,7 +44,6 @@ from bench.read_api import (  # noqa: E402
     wait_for_heartbeat,
 )
 
-README = REPO_ROOT / "bench" / "README.md"
 SECTION_TITLE = "## Server ceiling (`bench/server_ceiling.py`)"
 
 TRIVIAL_APP = """\

@@ -16,10 +16,7 @@ Target (2-core machine): < 1 s per run (median). Figures go to bench/README.md
 from __future__ import annotations
 
 import argparse
-import json
-import os
 import statistics
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -28,11 +25,15 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(REPO_ROOT), str(REPO_ROOT / "client")]
 
 from bench.common import (  # noqa: E402
+    REFERENCE_DATA,
+    child_env,
+    child_json,
     drop_database,
     fresh_database,
     machine_facts,
-    replace_readme_section,
+    measured_line,
     wait_for_quiet_cpu,
+    write_figures_section,
 )
 
 DATABASE = "hmr_bench_upstream"
@@ -70,25 +71,12 @@ with github_raw_stub() as stub:
 
 
 def run_child(database_url: str, reference_data: Path, runs: int) -> dict[str, object]:
-    env = {**os.environ, "DATABASE_URL": database_url, "DJANGO_SETTINGS_MODULE": "config.settings_test"}
-    env.pop("REDIS_URL", None)
-    env["PYTHONPATH"] = os.pathsep.join([str(REPO_ROOT), str(REPO_ROOT / "client")])
-    result = subprocess.run(
-        [sys.executable, "-c", CHILD, str(reference_data), str(runs)],
-        cwd=REPO_ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if result.returncode != 0:
-        raise SystemExit(f"benchmark child failed:\n{result.stderr}")
-    return dict(json.loads(result.stdout.strip().splitlines()[-1]))
+    return child_json(child_env(database_url), CHILD, str(reference_data), str(runs))
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--reference-data", type=Path, default=REPO_ROOT.parent / "shared" / "reference-data")
+    parser.add_argument("--reference-data", type=Path, default=REFERENCE_DATA)
     parser.add_argument("--runs", type=int, default=20)
     parser.add_argument("--no-write", action="store_true")
     args = parser.parse_args()
@@ -130,28 +118,16 @@ def main() -> None:
         return
     facts = machine_facts(postgres_version)
     served = int(rows[0][1]["bytes"])  # type: ignore[call-overload]
-    section = "\n".join(
-        [
-            TITLE,
-            "",
-            "`sync.services.upstream.upstream_import` with nothing changed upstream: the 10 real files",
-            f"({served / 1024:.0f} KiB: 9 image files and the text `models.csv`) served on loopback by the",
-            "GitHub raw-file stand-in, after a first run has taken the bases. Each timed run is the whole",
-            "service call: lease, ten downloads, a sha256 per file compared with its base, the SyncRun.",
-            "",
-            "Target (2-core machine): < 1 s per run (median).",
-            "",
-            f"Measured {facts['date']} on `{facts['host']}` ({facts['nproc']} cores {facts['cpu']}, "
-            f"{facts['memory']}, Python {facts['python']}; CPUs {busy:.0f}% busy just before the run), "
-            f"`bench/upstream_sync.py --runs {args.runs}`:",
-            "",
-            *lines,
-            "",
-            "; ".join(verdicts) + ".",
-            "",
-        ]
-    )
-    replace_readme_section(REPO_ROOT / "bench" / "README.md", TITLE, section)
+    intro = [
+        "`sync.services.upstream.upstream_import` with nothing changed upstream: the 10 real files",
+        f"({served / 1024:.0f} KiB: 9 image files and the text `models.csv`) served on loopback by the",
+        "GitHub raw-file stand-in, after a first run has taken the bases. Each timed run is the whole",
+        "service call: lease, ten downloads, a sha256 per file compared with its base, the SyncRun.",
+        "",
+        "Target (2-core machine): < 1 s per run (median).",
+    ]
+    measured = measured_line(facts, busy, f"bench/upstream_sync.py --runs {args.runs}")
+    write_figures_section(TITLE, intro, measured, lines, verdicts)
 
 
 if __name__ == "__main__":

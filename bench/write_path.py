@@ -31,7 +31,6 @@ import json
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -49,16 +48,20 @@ sys.path[:0] = [str(REPO_ROOT), str(REPO_ROOT / "client")]
 
 from bench.common import (  # noqa: E402
     POSTGRES_ADMIN_URL,
+    README,
+    free_port,
     machine_facts,
     production_env,
+    python_child,
     replace_readme_section,
+    result_line,
+    tail,
     wait_for_quiet_cpu,
 )
 from bench.common import drop_database as drop_named_database  # noqa: E402
 from bench.common import flush_redis as flush_named_redis  # noqa: E402
 from bench.common import fresh_database as fresh_named_database  # noqa: E402
 
-README = REPO_ROOT / "bench" / "README.md"
 SECTION_TITLE = "## Write path (`bench/write_path.py`)"
 
 DATABASE_NAME = "hmr_bench_write"
@@ -237,18 +240,11 @@ print("RESULT " + json.dumps({
 
 def service_level(env: dict[str, str], count: int, profile_count: int) -> dict[str, Any]:
     child_env = {**env, "DJANGO_SETTINGS_MODULE": "config.settings"}
-    result = subprocess.run(
-        [sys.executable, "-c", SERVICE_CHILD, str(count), str(profile_count)],
-        cwd=REPO_ROOT,
-        env=child_env,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    line = next((x for x in result.stdout.splitlines() if x.startswith("RESULT ")), None)
+    result = python_child(child_env, SERVICE_CHILD, str(count), str(profile_count))
+    line = result_line(result.stdout)
     if result.returncode != 0 or line is None:
         raise SystemExit(f"service-level child failed ({result.returncode}):\n{result.stderr[-5000:]}")
-    return dict(json.loads(line[len("RESULT ") :]))
+    return dict(json.loads(line))
 
 
 # --- database, Redis, machine --------------------------------------------------------------------
@@ -266,19 +262,6 @@ def migrate(env: dict[str, str]) -> None:
 
 
 # --- the API run ---------------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def tail(path: Path, lines: int = 40) -> str:
-    try:
-        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
-    except OSError:
-        return "(no log)"
 
 
 @contextlib.contextmanager
