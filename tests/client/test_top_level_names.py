@@ -18,6 +18,7 @@ from horde_model_reference.model_reference_records import ImageGenerationModelRe
 
 FIXTURE = Path(__file__).parent / "fixtures" / "established_8_6_2_top_level.json"
 
+
 def _established() -> list[str]:
     recorded = json.loads(FIXTURE.read_text(encoding="utf-8"))
     assert recorded["version"] == "8.6.2"
