@@ -9,12 +9,12 @@ assignment's ``license_ids`` must be exactly the identifiers its expression name
 from __future__ import annotations
 
 from datetime import date
-from enum import StrEnum
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from common.errors import DomainError
+from horde_model_reference.licensing import LicensedAssetKind as LicensedAssetKind
 from horde_model_reference.model_reference_records import NOASSERTION, LicenseObligation, PermissionStatus
 from references.licensing import expression_identifiers
 
@@ -22,14 +22,6 @@ SCHEMA_VERSION = 1
 UNKNOWN_NOTE = "No reviewed licensing conclusion is currently available."
 
 M = TypeVar("M", bound=BaseModel)
-
-
-class LicensedAssetKind(StrEnum):
-    """Kinds of non-model assets; models are assets too, but their licensing lives on the record."""
-
-    SOFTWARE_COMPONENT = "software_component"
-    CUSTOM_NODE = "custom_node"
-    OTHER = "other"
 
 
 def spdx_symbols(expression: str) -> set[str]:

@@ -287,18 +287,48 @@ def category_from_legacy_filename(filename: str) -> MODEL_REFERENCE_CATEGORY | N
     return None
 
 
+#: Categories added with :func:`register_category` (name -> descriptor).
+REGISTERED_CATEGORY_DESCRIPTORS: dict[str, CategoryDescriptor] = {}
+
+
+def register_category(name: MODEL_REFERENCE_CATEGORY | str, descriptor: CategoryDescriptor) -> None:
+    """Describe a category this release does not know (third-party extension point).
+
+    The descriptor is then returned by :func:`get_category_descriptor` and listed by
+    :func:`get_all_registered_categories`, and the on-disk helpers
+    (``category_folder``, ``file_paths_for``, ``download_record_files``) place its
+    weights under ``descriptor.on_disk_folder_name``. Its records validate as
+    ``GenericModelRecord``. The manager does not fetch it: the reference service serves
+    its own categories only.
+
+    Raises:
+        ValueError: When ``name`` is already a category (built in or registered).
+    """
+    key = str(name)
+    if key in MODEL_REFERENCE_CATEGORY._value2member_map_ or key in REGISTERED_CATEGORY_DESCRIPTORS:
+        raise ValueError(f"{key!r} is already registered")
+    REGISTERED_CATEGORY_DESCRIPTORS[key] = descriptor
+
+
 def get_category_descriptor(category: MODEL_REFERENCE_CATEGORY | str) -> CategoryDescriptor:
-    """The descriptor of ``category``.
+    """The descriptor of ``category`` (built in, or added with :func:`register_category`).
 
     Raises:
         ValueError: For a name that is not a category.
     """
+    registered = REGISTERED_CATEGORY_DESCRIPTORS.get(str(category))
+    if registered is not None:
+        return registered
     return CATEGORY_DESCRIPTORS[MODEL_REFERENCE_CATEGORY(category)]
 
 
-def get_all_registered_categories() -> dict[MODEL_REFERENCE_CATEGORY, CategoryDescriptor]:
-    """Every category with its descriptor (a copy: editing it changes nothing)."""
-    return dict(CATEGORY_DESCRIPTORS)
+def get_all_registered_categories() -> dict[MODEL_REFERENCE_CATEGORY | str, CategoryDescriptor]:
+    """Every category with its descriptor, registered ones included (a copy)."""
+    categories: dict[MODEL_REFERENCE_CATEGORY | str, CategoryDescriptor] = {}
+    for descriptors in (CATEGORY_DESCRIPTORS, REGISTERED_CATEGORY_DESCRIPTORS):
+        for category, descriptor in descriptors.items():
+            categories[category] = descriptor
+    return categories
 
 
 def get_weights_marker_folders() -> tuple[str, ...]:
@@ -325,3 +355,31 @@ def get_baseline_descriptor(baseline: KNOWN_IMAGE_GENERATION_BASELINE | str) -> 
 def get_all_registered_baselines() -> dict[str, BaselineDescriptor]:
     """Every image baseline with its descriptor, registered ones included (a copy)."""
     return dict(IMAGE_BASELINE_DESCRIPTORS)
+
+
+#: The curated tag vocabulary of image models (``tags`` values the reference knows).
+KNOWN_TAGS: set[str] = {
+    "anime",
+    "booru",
+    "cartoon",
+    "cg",
+    "character",
+    "comic",
+    "cyberpunk",
+    "game",
+    "hentai",
+    "high resolution",
+    "landscapes",
+    "low poly",
+    "manga",
+    "painting",
+    "retro",
+    "scenes",
+    "sketch",
+    "tv show",
+}
+
+
+def get_known_tags() -> list[str]:
+    """A sorted snapshot of :data:`KNOWN_TAGS`."""
+    return sorted(KNOWN_TAGS)

@@ -15,9 +15,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from horde_model_reference.meta_consts import (
-    CATEGORY_DESCRIPTORS,
     MODEL_REFERENCE_CATEGORY,
     WEIGHTS_MARKER_FOLDERS,
+    get_category_descriptor,
 )
 from horde_model_reference.model_reference_records import GenericModelRecord
 
@@ -82,7 +82,7 @@ def resolve_weights_root(
 def category_folder(category: MODEL_REFERENCE_CATEGORY | str) -> str | None:
     """The folder of a category's weights under the root, or None (unknown, or none on disk)."""
     try:
-        return CATEGORY_DESCRIPTORS[MODEL_REFERENCE_CATEGORY(category)].on_disk_folder_name
+        return get_category_descriptor(category).on_disk_folder_name
     except ValueError:
         return None
 

@@ -1,8 +1,7 @@
 """Drop-in: every name the established library 8.6.2 exports at top level is importable here.
 
 The list in ``fixtures/established_8_6_2_top_level.json`` was recorded from that package's
-``__all__`` (how: see the file's ``_note``). Names we do not offer yet are listed below,
-each with the reason, so the gap is explicit and can only shrink.
+``__all__`` (how: see the file's ``_note``). Every one of those names is offered here.
 """
 
 from __future__ import annotations
@@ -19,40 +18,6 @@ from horde_model_reference.model_reference_records import ImageGenerationModelRe
 
 FIXTURE = Path(__file__).parent / "fixtures" / "established_8_6_2_top_level.json"
 
-# Subsystems of the established library that this read-only client has no equivalent of
-# yet; a small stand-in would pretend to a behaviour we do not have.
-_BASELINE_CATALOG = "image baseline catalog (policy/change-set models) not implemented"
-_LICENSING = "licensing metadata models not implemented (no licence data in the reference yet)"
-_DOWNLOADS = "weights download engine not implemented (the client reads metadata, it does not fetch weights)"
-KNOWN_GAPS: dict[str, str] = {
-    "BaselineCapabilities": _BASELINE_CATALOG,
-    "HordeBaselinePolicy": _BASELINE_CATALOG,
-    "ImageBaselineCatalog": _BASELINE_CATALOG,
-    "ImageBaselineChangeSet": _BASELINE_CATALOG,
-    "ImageBaselineRecord": _BASELINE_CATALOG,
-    "register_image_baselines_from_catalog": _BASELINE_CATALOG,
-    "LicenseAssignment": _LICENSING,
-    "LicenseDefinition": _LICENSING,
-    "LicenseEvidence": _LICENSING,
-    "LicenseObligation": _LICENSING,
-    "LicensedAsset": _LICENSING,
-    "LicensedAssetKind": _LICENSING,
-    "ModelLicensing": _LICENSING,
-    "PermissionStatus": _LICENSING,
-    "unknown_model_licensing": _LICENSING,
-    "DownloadOutcome": _DOWNLOADS,
-    "download_file": _DOWNLOADS,
-    "download_record_files": _DOWNLOADS,
-    "horde_model_reference_paths": (
-        "the established paths singleton (audit, pending queue, ...) has no client-side meaning"
-    ),
-    "register_category": (
-        "categories are a closed enum here; registering one would not make the manager fetch it"
-    ),
-    "KNOWN_TAGS": "no curated tag vocabulary in the reference yet",
-    "get_known_tags": "no curated tag vocabulary in the reference yet",
-}
-
 
 def _established() -> list[str]:
     recorded = json.loads(FIXTURE.read_text(encoding="utf-8"))
@@ -62,16 +27,7 @@ def _established() -> list[str]:
 
 
 def test_top_level_names_are_a_superset_of_the_established_library() -> None:
-    ours = set(horde_model_reference.__all__)
-    missing = sorted(set(_established()) - ours - set(KNOWN_GAPS))
-    assert missing == []
-
-
-def test_known_gaps_are_really_missing_and_really_established() -> None:
-    # Keeps the list honest: an implemented name leaves it, a typo cannot hide a gap.
-    ours = set(horde_model_reference.__all__)
-    assert sorted(set(KNOWN_GAPS) & ours) == []
-    assert sorted(set(KNOWN_GAPS) - set(_established())) == []
+    assert sorted(set(_established()) - set(horde_model_reference.__all__)) == []
 
 
 def test_every_exported_name_resolves() -> None:
