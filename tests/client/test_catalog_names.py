@@ -65,13 +65,6 @@ def test_licensed_asset() -> None:
     assert hmr.LicenseEvidence(source="card").source == "card"
 
 
-def test_the_server_shares_the_asset_kinds() -> None:
-    pytest.importorskip("license_expression")  # the server's schemas need it; the client does not
-    from licensing.schemas import LicensedAssetKind
-
-    assert LicensedAssetKind is hmr.LicensedAssetKind
-
-
 CATALOG: dict[str, Any] = {
     "metadata": {"schema_version": 1, "revision": 3},
     "baselines": {

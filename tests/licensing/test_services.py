@@ -160,3 +160,10 @@ def test_writes_bump_revisions_and_keep_creation_metadata() -> None:
     assert selectors.licensing_dataset_metadata()["revision"] == dataset_before + 1
     actions = list(AuditEvent.objects.order_by("sequence").values_list("action", "actor_id", "model_name"))
     assert actions == [("licensing.license_created", "4", "MIT"), ("licensing.license_updated", "4", "MIT")]
+
+
+def test_the_server_shares_the_clients_asset_kinds() -> None:
+    import horde_model_reference as hmr
+    from licensing.schemas import LicensedAssetKind
+
+    assert LicensedAssetKind is hmr.LicensedAssetKind
