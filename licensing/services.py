@@ -81,6 +81,54 @@ def _append(action: str, *, actor: Actor, source: str, key: str, before: Any, af
     exported_documents_changed()
 
 
+def _changed(
+    dataset: LicensingDataset,
+    action: str,
+    *,
+    timestamp: int,
+    actor: Actor,
+    source: str,
+    key: str,
+    before: Any,
+    after: Any,
+) -> None:
+    """Every direct write ends so: the catalog revision advances and the change is audited."""
+    _dataset_advance(dataset, timestamp=timestamp)
+    _append(action, actor=actor, source=source, key=key, before=before, after=after)
+
+
+def _created_fields(*, timestamp: int, actor: Actor) -> dict[str, Any]:
+    return {
+        "revision": 1,
+        "created_at": timestamp,
+        "created_by": actor.id,
+        "updated_at": timestamp,
+        "updated_by": actor.id,
+    }
+
+
+def _revise(row: LicenseDefinition | LicensedAsset, *, timestamp: int, actor: Actor, **fields: Any) -> None:
+    """Replace a row's fields as its next revision (creation metadata kept); ``row`` is reloaded."""
+    type(row).objects.filter(pk=row.pk).update(
+        **fields, revision=row.revision + 1, updated_at=timestamp, updated_by=actor.id
+    )
+    row.refresh_from_db()
+
+
+def _definition_or_404(license_id: str) -> LicenseDefinition:
+    row = LicenseDefinition.objects.filter(license_id=license_id).first()
+    if row is None:
+        raise DomainError(f"License definition not found: {license_id}", status=404)
+    return row
+
+
+def _asset_or_404(asset_kind: str, asset_identifier: str) -> LicensedAsset:
+    row = LicensedAsset.objects.filter(asset_kind=asset_kind, asset_identifier=asset_identifier).first()
+    if row is None:
+        raise DomainError(f"Licensed asset not found: {asset_kind}:{asset_identifier}", status=404)
+    return row
+
+
 # --- license definitions ---------------------------------------------------------------
 
 
@@ -96,16 +144,13 @@ def license_create(*, body: object, actor: Actor, source: str = EventSource.API)
         license_id=definition.license_id,
         deprecated=definition.deprecated,
         body=_definition_fields(definition),
-        revision=1,
-        created_at=timestamp,
-        created_by=actor.id,
-        updated_at=timestamp,
-        updated_by=actor.id,
+        **_created_fields(timestamp=timestamp, actor=actor),
     )
-    _dataset_advance(dataset, timestamp=timestamp)
     wire = license_definition_wire(row)
-    _append(
+    _changed(
+        dataset,
         LicensingAction.LICENSE_CREATED,
+        timestamp=timestamp,
         actor=actor,
         source=source,
         key=row.license_id,
@@ -124,23 +169,21 @@ def license_replace(
     if definition.license_id != license_id:
         raise DomainError("Path and body license identifiers must match.", status=400)
     dataset = _dataset_lock()
-    row = LicenseDefinition.objects.filter(license_id=license_id).first()
-    if row is None:
-        raise DomainError(f"License definition not found: {license_id}", status=404)
+    row = _definition_or_404(license_id)
     before = license_definition_wire(row)
     timestamp = _now()
-    LicenseDefinition.objects.filter(pk=row.pk).update(
+    _revise(
+        row,
+        timestamp=timestamp,
+        actor=actor,
         deprecated=definition.deprecated,
         body=_definition_fields(definition),
-        revision=row.revision + 1,
-        updated_at=timestamp,
-        updated_by=actor.id,
     )
-    row.refresh_from_db()
-    _dataset_advance(dataset, timestamp=timestamp)
     wire = license_definition_wire(row)
-    _append(
+    _changed(
+        dataset,
         LicensingAction.LICENSE_UPDATED,
+        timestamp=timestamp,
         actor=actor,
         source=source,
         key=license_id,
@@ -154,18 +197,22 @@ def license_replace(
 def license_delete(*, license_id: str, actor: Actor, source: str = EventSource.API) -> None:
     """Delete a definition nobody uses (404 missing; 409 while a model, file or asset names it)."""
     dataset = _dataset_lock()
-    row = LicenseDefinition.objects.filter(license_id=license_id).first()
-    if row is None:
-        raise DomainError(f"License definition not found: {license_id}", status=404)
+    row = _definition_or_404(license_id)
     users = license_references(license_id=license_id)
     if users:
         shown = ", ".join(users[:10]) + (" ..." if len(users) > 10 else "")
         raise DomainError(f"License definition is still referenced: {license_id} ({shown})", status=409)
     before = license_definition_wire(row)
     LicenseDefinition.objects.filter(pk=row.pk).delete()
-    _dataset_advance(dataset, timestamp=_now())
-    _append(
-        LicensingAction.LICENSE_DELETED, actor=actor, source=source, key=license_id, before=before, after=None
+    _changed(
+        dataset,
+        LicensingAction.LICENSE_DELETED,
+        timestamp=_now(),
+        actor=actor,
+        source=source,
+        key=license_id,
+        before=before,
+        after=None,
     )
 
 
@@ -186,16 +233,18 @@ def asset_create(*, body: object, actor: Actor, source: str = EventSource.API) -
         asset_kind=kind,
         asset_identifier=identifier,
         body=_asset_fields(asset),
-        revision=1,
-        created_at=timestamp,
-        created_by=actor.id,
-        updated_at=timestamp,
-        updated_by=actor.id,
+        **_created_fields(timestamp=timestamp, actor=actor),
     )
-    _dataset_advance(dataset, timestamp=timestamp)
     wire = licensed_asset_wire(row)
-    _append(
-        LicensingAction.ASSET_CREATED, actor=actor, source=source, key=row.asset_key, before=None, after=wire
+    _changed(
+        dataset,
+        LicensingAction.ASSET_CREATED,
+        timestamp=timestamp,
+        actor=actor,
+        source=source,
+        key=row.asset_key,
+        before=None,
+        after=wire,
     )
     return wire
 
@@ -209,20 +258,16 @@ def asset_replace(
     if asset.asset_kind.value != asset_kind or asset.asset_identifier != asset_identifier:
         raise DomainError("Path and body asset identities must match.", status=400)
     dataset = _dataset_lock()
-    row = LicensedAsset.objects.filter(asset_kind=asset_kind, asset_identifier=asset_identifier).first()
-    if row is None:
-        raise DomainError(f"Licensed asset not found: {asset_kind}:{asset_identifier}", status=404)
+    row = _asset_or_404(asset_kind, asset_identifier)
     _check_assignable(asset.licensing.license_ids, loc=["body", "licensing", "license_ids"])
     before = licensed_asset_wire(row)
     timestamp = _now()
-    LicensedAsset.objects.filter(pk=row.pk).update(
-        body=_asset_fields(asset), revision=row.revision + 1, updated_at=timestamp, updated_by=actor.id
-    )
-    row.refresh_from_db()
-    _dataset_advance(dataset, timestamp=timestamp)
+    _revise(row, timestamp=timestamp, actor=actor, body=_asset_fields(asset))
     wire = licensed_asset_wire(row)
-    _append(
+    _changed(
+        dataset,
         LicensingAction.ASSET_UPDATED,
+        timestamp=timestamp,
         actor=actor,
         source=source,
         key=row.asset_key,
@@ -238,14 +283,13 @@ def asset_delete(
 ) -> None:
     """Delete a non-model asset (404 missing)."""
     dataset = _dataset_lock()
-    row = LicensedAsset.objects.filter(asset_kind=asset_kind, asset_identifier=asset_identifier).first()
-    if row is None:
-        raise DomainError(f"Licensed asset not found: {asset_kind}:{asset_identifier}", status=404)
+    row = _asset_or_404(asset_kind, asset_identifier)
     before = licensed_asset_wire(row)
     LicensedAsset.objects.filter(pk=row.pk).delete()
-    _dataset_advance(dataset, timestamp=_now())
-    _append(
+    _changed(
+        dataset,
         LicensingAction.ASSET_DELETED,
+        timestamp=_now(),
         actor=actor,
         source=source,
         key=row.asset_key,
