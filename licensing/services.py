@@ -9,8 +9,10 @@ the catalog revision and appends its audit event (``licensing.*``) in that trans
 from __future__ import annotations
 
 import time
+from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from django.db import transaction
 
@@ -379,6 +381,43 @@ def _lifecycle(metadata: LicensingRecordMetadata) -> dict[str, Any]:
     return metadata.model_dump()
 
 
+_Row = TypeVar("_Row", LicenseDefinition, LicensedAsset)
+
+
+def _import_row(
+    model: type[_Row],
+    row: _Row | None,
+    *,
+    identity: dict[str, str],
+    body: dict[str, Any],
+    columns: dict[str, Any],
+    metadata: LicensingRecordMetadata,
+    wire: Callable[[_Row], dict[str, Any]],
+    key: str,
+    actions: tuple[str, str],
+    events: list[PendingEvent],
+) -> str:
+    """Create or replace one row as the document has it (lifecycle metadata included).
+
+    Answers ``created``, ``updated`` or ``unchanged``; a change's event goes to ``events``
+    (``actions``: the created and the updated action).
+    """
+    lifecycle = _lifecycle(metadata)
+    fields = {**columns, "body": body, **lifecycle}
+    created_action, updated_action = actions
+    if row is None:
+        row = model.objects.create(**identity, **fields)
+        events.append(PendingEvent(created_action, "", key, None, wire(row)))
+        return "created"
+    before = wire(row)
+    if before == {**body, "metadata": lifecycle}:
+        return "unchanged"
+    model.objects.filter(pk=row.pk).update(**fields)
+    row.refresh_from_db()
+    events.append(PendingEvent(updated_action, "", key, before, wire(row)))
+    return "updated"
+
+
 @transaction.atomic
 def licensing_catalog_import(*, document: dict[str, Any], actor: Actor) -> ImportResult:
     """Load the body of 8.6.2's ``GET /v2/licensing/export`` into SQL, idempotently.
@@ -404,63 +443,46 @@ def licensing_catalog_import(*, document: dict[str, Any], actor: Actor) -> Impor
 
     dataset = _dataset_lock()
     events: list[PendingEvent] = []
-    created = updated = unchanged = 0
+    outcomes: Counter[str] = Counter()
     existing_definitions = {row.license_id: row for row in LicenseDefinition.objects.all()}
     for definition in definitions:
-        fields = {
-            "deprecated": definition.deprecated,
-            "body": _definition_fields(definition),
-            **_lifecycle(definition.metadata),
-        }
-        row = existing_definitions.get(definition.license_id)
-        if row is None:
-            row = LicenseDefinition.objects.create(license_id=definition.license_id, **fields)
-            events.append(
-                PendingEvent(
-                    LicensingAction.LICENSE_CREATED, "", row.license_id, None, license_definition_wire(row)
-                )
-            )
-            created += 1
-            continue
-        before = license_definition_wire(row)
-        if before == {**fields["body"], "metadata": definition.metadata.model_dump()}:
-            unchanged += 1
-            continue
-        LicenseDefinition.objects.filter(pk=row.pk).update(**fields)
-        row.refresh_from_db()
-        events.append(
-            PendingEvent(
-                LicensingAction.LICENSE_UPDATED, "", row.license_id, before, license_definition_wire(row)
-            )
+        outcome = _import_row(
+            LicenseDefinition,
+            existing_definitions.get(definition.license_id),
+            identity={"license_id": definition.license_id},
+            body=_definition_fields(definition),
+            columns={"deprecated": definition.deprecated},
+            metadata=definition.metadata,
+            wire=license_definition_wire,
+            key=definition.license_id,
+            actions=(LicensingAction.LICENSE_CREATED, LicensingAction.LICENSE_UPDATED),
+            events=events,
         )
-        updated += 1
+        outcomes[outcome] += 1
 
     existing_assets = {row.asset_key: row for row in LicensedAsset.objects.all()}
     for asset in assets:
         key = f"{asset.asset_kind.value}:{asset.asset_identifier}"
-        fields = {"body": _asset_fields(asset), **_lifecycle(asset.metadata)}
-        asset_row = existing_assets.get(key)
-        if asset_row is None:
-            asset_row = LicensedAsset.objects.create(
-                asset_kind=asset.asset_kind.value, asset_identifier=asset.asset_identifier, **fields
-            )
-            events.append(
-                PendingEvent(LicensingAction.ASSET_CREATED, "", key, None, licensed_asset_wire(asset_row))
-            )
-            created += 1
-            continue
-        before = licensed_asset_wire(asset_row)
-        if before == {**fields["body"], "metadata": asset.metadata.model_dump()}:
-            unchanged += 1
-            continue
-        LicensedAsset.objects.filter(pk=asset_row.pk).update(**fields)
-        asset_row.refresh_from_db()
-        events.append(
-            PendingEvent(LicensingAction.ASSET_UPDATED, "", key, before, licensed_asset_wire(asset_row))
+        outcome = _import_row(
+            LicensedAsset,
+            existing_assets.get(key),
+            identity={"asset_kind": asset.asset_kind.value, "asset_identifier": asset.asset_identifier},
+            body=_asset_fields(asset),
+            columns={},
+            metadata=asset.metadata,
+            wire=licensed_asset_wire,
+            key=key,
+            actions=(LicensingAction.ASSET_CREATED, LicensingAction.ASSET_UPDATED),
+            events=events,
         )
-        updated += 1
+        outcomes[outcome] += 1
 
-    result = ImportResult(created=created, updated=updated, unchanged=unchanged, skipped_model_assets=skipped)
+    result = ImportResult(
+        created=outcomes["created"],
+        updated=outcomes["updated"],
+        unchanged=outcomes["unchanged"],
+        skipped_model_assets=skipped,
+    )
     target = {
         "schema_version": metadata.schema_version,
         "revision": metadata.revision,
