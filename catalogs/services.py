@@ -53,6 +53,7 @@ from references.services import exported_documents_changed
 
 Doc = dict[str, Any]
 RowModel = TypeVar("RowModel", GuidanceProfile, GuidanceAssignment, ImageBaseline)
+CatalogDocument = TypeVar("CatalogDocument", TextGuidanceCatalog, ImageBaselineCatalog)
 
 
 @dataclass(frozen=True)
@@ -204,6 +205,93 @@ def _validation_detail(error: ValidationError, root: str) -> list[dict[str, Any]
     ]
 
 
+def _reviewed_entry(
+    plan: _RowPlan, key: str, expected_before: BaseModel | None, stale: str
+) -> tuple[tuple[Doc, int] | None, Doc | None]:
+    """A change's row entry and document as they stand, refused (409) unless as reviewed."""
+    entry = plan.target.get(key)
+    current = entry[0] if entry else None
+    if current != (_dump(expected_before) if expected_before is not None else None):
+        raise DomainError(stale, status=409)
+    return entry, current
+
+
+def _change_set_applied(
+    state: CatalogState,
+    *,
+    action: str,
+    category: str,
+    resource_prefix: str,
+    before: object,
+    after: object,
+    title: str,
+    related_as: str,
+    related: list[str],
+    actor: Actor,
+    now: int,
+) -> ChangeSetOutcome:
+    """A change set's tail: the catalog revision advances, one audit event records the change set."""
+    state.revision += 1
+    state.updated_at = now
+    state.save(update_fields=["revision", "updated_at"])
+    resource_id = str(uuid.uuid4())
+    event = audit_event_append(
+        action=action,
+        actor=actor,
+        source=EventSource.API,
+        category=category,
+        model_name=f"{resource_prefix}:{resource_id}",
+        before=before,
+        after=after,
+        details={"title": title, "catalog_revision": state.revision, related_as: related},
+    )
+    exported_documents_changed()
+    return ChangeSetOutcome(resource_id, event.sequence, now, related)
+
+
+def _catalog_validated(schema: type[CatalogDocument], document: object, root: str) -> CatalogDocument:
+    try:
+        return schema.model_validate(document)
+    except ValidationError as error:
+        raise DomainError(_validation_detail(error, root), status=422) from None
+
+
+def _import_plan(model: type[RowModel], key: str, documents: dict[str, Doc]) -> _RowPlan:
+    return _RowPlan(
+        current=_rows(model, key),
+        target={name: (doc, index) for index, (name, doc) in enumerate(documents.items())},
+    )
+
+
+def _import_finished(
+    state: CatalogState,
+    catalog: CatalogDocument,
+    counts: ImportCounts,
+    *,
+    action: str,
+    category: str,
+    actor: Actor,
+    source: str,
+) -> ImportCounts:
+    """An import's tail: the document's metadata taken, and one audit event if anything changed."""
+    metadata = catalog.metadata
+    wanted = (metadata.schema_version, metadata.revision, metadata.updated_at)
+    if (state.schema_version, state.revision, state.updated_at) != wanted:
+        state.schema_version, state.revision, state.updated_at = wanted
+        state.save(update_fields=["schema_version", "revision", "updated_at"])
+        counts.metadata_changed = True
+    if counts.changed:
+        audit_event_append(
+            action=action,
+            actor=actor,
+            source=source,
+            category=category,
+            details={**counts.as_dict(), "catalog_revision": state.revision},
+        )
+        exported_documents_changed()
+    return counts
+
+
 # --- text guidance -----------------------------------------------------------------
 
 
@@ -250,11 +338,12 @@ def guidance_change_set_apply(*, change_set: TextGuidanceChangeSet, actor: Actor
     before: dict[str, dict[str, Doc | None]] = {"profiles": {}, "assignments": {}}
 
     for change in change_set.profile_changes:
-        entry = profiles_plan.target.get(change.profile_id)
-        current = entry[0] if entry else None
-        expected = _dump(change.expected_before) if change.expected_before is not None else None
-        if current != expected:
-            raise DomainError(f"Guidance profile '{change.profile_id}' changed after review.", status=409)
+        entry, current = _reviewed_entry(
+            profiles_plan,
+            change.profile_id,
+            change.expected_before,
+            f"Guidance profile '{change.profile_id}' changed after review.",
+        )
         before["profiles"].setdefault(change.profile_id, current)
         if change.operation == "create":
             if current is not None or change.profile is None:
@@ -274,11 +363,12 @@ def guidance_change_set_apply(*, change_set: TextGuidanceChangeSet, actor: Actor
 
     for assignment_change in change_set.assignment_changes:
         name = assignment_change.model_name
-        entry = assignments_plan.target.get(name)
-        current = entry[0] if entry else None
-        expected_assignment = assignment_change.expected_before
-        if current != (_dump(expected_assignment) if expected_assignment is not None else None):
-            raise DomainError(f"Guidance assignment for '{name}' changed after review.", status=409)
+        entry, current = _reviewed_entry(
+            assignments_plan,
+            name,
+            assignment_change.expected_before,
+            f"Guidance assignment for '{name}' changed after review.",
+        )
         before["assignments"].setdefault(name, current)
         if assignment_change.assignment is None:
             assignments_plan.target.pop(name, None)
@@ -305,27 +395,23 @@ def guidance_change_set_apply(*, change_set: TextGuidanceChangeSet, actor: Actor
         raise _refuse(f"Deprecated profiles remain assigned: {', '.join(deprecated_assigned)}")
 
     _write_guidance(profiles_plan, assignments_plan)
-    state.revision += 1
-    state.updated_at = now
-    state.save(update_fields=["revision", "updated_at"])
-    after = {
-        "profiles": {key: profiles.get(key) for key in before["profiles"]},
-        "assignments": {key: assignments.get(key) for key in before["assignments"]},
-    }
-    resource_id = str(uuid.uuid4())
     related = [change.model_name for change in change_set.assignment_changes]
-    event = audit_event_append(
+    return _change_set_applied(
+        state,
         action=CatalogAction.GUIDANCE_CHANGE_SET_APPLIED,
-        actor=actor,
-        source=EventSource.API,
         category=MODEL_REFERENCE_CATEGORY.text_generation,
-        model_name=f"guidance:{resource_id}",
+        resource_prefix="guidance",
         before=before,
-        after=after,
-        details={"title": change_set.title, "catalog_revision": state.revision, "related_models": related},
+        after={
+            "profiles": {key: profiles.get(key) for key in before["profiles"]},
+            "assignments": {key: assignments.get(key) for key in before["assignments"]},
+        },
+        title=change_set.title,
+        related_as="related_models",
+        related=related,
+        actor=actor,
+        now=now,
     )
-    exported_documents_changed()
-    return ChangeSetOutcome(resource_id, event.sequence, now, related)
 
 
 @transaction.atomic
@@ -338,49 +424,26 @@ def guidance_catalog_import(
     Assignments may name text models not (yet) imported here: a deployment loads the
     catalogs and the records in either order.
     """
-    try:
-        catalog = TextGuidanceCatalog.model_validate(document)
-    except ValidationError as error:
-        raise DomainError(_validation_detail(error, "text_guidance"), status=422) from None
+    catalog = _catalog_validated(TextGuidanceCatalog, document, "text_guidance")
     profiles = {key: _dump(profile) for key, profile in catalog.profiles.items()}
     assignments = {key: _dump(assignment) for key, assignment in catalog.assignments.items()}
     _check_guidance(profiles, assignments, models_must_exist=False)
     state = _state_locked(Catalog.TEXT_GUIDANCE)
-    profile_plan = _RowPlan(
-        current=_rows(GuidanceProfile, "profile_id"),
-        target={key: (doc, index) for index, (key, doc) in enumerate(profiles.items())},
-    )
-    assignment_plan = _RowPlan(
-        current=_rows(GuidanceAssignment, "model_name"),
-        target={key: (doc, index) for index, (key, doc) in enumerate(assignments.items())},
-    )
+    profile_plan = _import_plan(GuidanceProfile, "profile_id", profiles)
+    assignment_plan = _import_plan(GuidanceAssignment, "model_name", assignments)
     counts = ImportCounts()
     _count(profile_plan, counts)
     _count(assignment_plan, counts)
     _write_guidance(profile_plan, assignment_plan)
-    _import_metadata(
-        state, catalog.metadata.schema_version, catalog.metadata.revision, catalog.metadata.updated_at, counts
+    return _import_finished(
+        state,
+        catalog,
+        counts,
+        action=CatalogAction.GUIDANCE_CATALOG_IMPORTED,
+        category=MODEL_REFERENCE_CATEGORY.text_generation,
+        actor=actor,
+        source=source,
     )
-    if counts.changed:
-        audit_event_append(
-            action=CatalogAction.GUIDANCE_CATALOG_IMPORTED,
-            actor=actor,
-            source=source,
-            category=MODEL_REFERENCE_CATEGORY.text_generation,
-            details={**counts.as_dict(), "catalog_revision": state.revision},
-        )
-        exported_documents_changed()
-    return counts
-
-
-def _import_metadata(
-    state: CatalogState, schema_version: int, revision: int, updated_at: int | None, counts: ImportCounts
-) -> None:
-    wanted = (schema_version, revision, updated_at)
-    if (state.schema_version, state.revision, state.updated_at) != wanted:
-        state.schema_version, state.revision, state.updated_at = wanted
-        state.save(update_fields=["schema_version", "revision", "updated_at"])
-        counts.metadata_changed = True
 
 
 # --- image baselines ---------------------------------------------------------------
@@ -429,11 +492,9 @@ def baseline_change_set_apply(*, change_set: ImageBaselineChangeSet, actor: Acto
     before: dict[str, Doc | None] = {}
     in_use: set[str] | None = None
     for change in change_set.changes:
-        entry = plan.target.get(change.name)
-        current = entry[0] if entry else None
-        expected = _dump(change.expected_before) if change.expected_before is not None else None
-        if current != expected:
-            raise DomainError(f"Baseline '{change.name}' changed after review.", status=409)
+        entry, current = _reviewed_entry(
+            plan, change.name, change.expected_before, f"Baseline '{change.name}' changed after review."
+        )
         before.setdefault(change.name, current)
         if change.operation == "delete":
             if current is None:
@@ -450,27 +511,20 @@ def baseline_change_set_apply(*, change_set: ImageBaselineChangeSet, actor: Acto
     baselines = {key: doc for key, (doc, _) in plan.target.items()}
     _check_baselines(baselines)
     _write_rows(ImageBaseline, "name", plan, _no_columns)
-    state.revision += 1
-    state.updated_at = now
-    state.save(update_fields=["revision", "updated_at"])
-    resource_id = str(uuid.uuid4())
     related = [change.name for change in change_set.changes]
-    event = audit_event_append(
+    return _change_set_applied(
+        state,
         action=CatalogAction.BASELINE_CHANGE_SET_APPLIED,
-        actor=actor,
-        source=EventSource.API,
         category=MODEL_REFERENCE_CATEGORY.image_generation,
-        model_name=f"baseline:{resource_id}",
+        resource_prefix="baseline",
         before=before,
         after={name: baselines.get(name) for name in before},
-        details={
-            "title": change_set.title,
-            "catalog_revision": state.revision,
-            "affected_baselines": related,
-        },
+        title=change_set.title,
+        related_as="affected_baselines",
+        related=related,
+        actor=actor,
+        now=now,
     )
-    exported_documents_changed()
-    return ChangeSetOutcome(resource_id, event.sequence, now, related)
 
 
 @transaction.atomic
@@ -481,33 +535,23 @@ def baseline_catalog_import(
 
     Idempotent: importing what is already there writes nothing and appends no event.
     """
-    try:
-        catalog = ImageBaselineCatalog.model_validate(document)
-    except ValidationError as error:
-        raise DomainError(_validation_detail(error, "image_baselines"), status=422) from None
+    catalog = _catalog_validated(ImageBaselineCatalog, document, "image_baselines")
     baselines = {key: _dump(record) for key, record in catalog.baselines.items()}
     _check_baselines(baselines)
     state = _state_locked(Catalog.IMAGE_BASELINES)
-    plan = _RowPlan(
-        current=_rows(ImageBaseline, "name"),
-        target={key: (doc, index) for index, (key, doc) in enumerate(baselines.items())},
-    )
+    plan = _import_plan(ImageBaseline, "name", baselines)
     counts = ImportCounts()
     _count(plan, counts)
     _write_rows(ImageBaseline, "name", plan, _no_columns)
-    _import_metadata(
-        state, catalog.metadata.schema_version, catalog.metadata.revision, catalog.metadata.updated_at, counts
+    return _import_finished(
+        state,
+        catalog,
+        counts,
+        action=CatalogAction.BASELINE_CATALOG_IMPORTED,
+        category=MODEL_REFERENCE_CATEGORY.image_generation,
+        actor=actor,
+        source=source,
     )
-    if counts.changed:
-        audit_event_append(
-            action=CatalogAction.BASELINE_CATALOG_IMPORTED,
-            actor=actor,
-            source=source,
-            category=MODEL_REFERENCE_CATEGORY.image_generation,
-            details={**counts.as_dict(), "catalog_revision": state.revision},
-        )
-        exported_documents_changed()
-    return counts
 
 
 __all__ = [

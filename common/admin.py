@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 from django.contrib import admin
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
@@ -17,6 +18,16 @@ def pretty_json(value: object) -> SafeString:
         '<pre class="json-pretty" style="white-space: pre-wrap; word-break: break-word; margin: 0">{}</pre>',
         json.dumps(value, indent=2, ensure_ascii=False),
     )
+
+
+def pretty_json_display(field: str, *, description: str) -> Callable[[Any, Any], SafeString]:
+    """A read-only admin column (a method of the admin class) showing ``obj.<field>`` as ``pretty_json``."""
+
+    @admin.display(description=description)
+    def display(model_admin: Any, obj: Any) -> SafeString:
+        return pretty_json(getattr(obj, field))
+
+    return display
 
 
 def diff_cell(value: object, *, absent: bool) -> str:
@@ -56,3 +67,17 @@ class ReadOnlyAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
     def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return False
+
+    def change_context(self, request: HttpRequest, object_id: str) -> dict[str, Any]:
+        """What the change page adds to its template context; a subclass extends it."""
+        return {}
+
+    def change_view(
+        self,
+        request: HttpRequest,
+        object_id: str,
+        form_url: str = "",
+        extra_context: dict[str, Any] | None = None,
+    ) -> HttpResponse:
+        context = {**(extra_context or {}), **self.change_context(request, object_id)}
+        return super().change_view(request, object_id, form_url, extra_context=context)

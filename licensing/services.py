@@ -9,8 +9,10 @@ the catalog revision and appends its audit event (``licensing.*``) in that trans
 from __future__ import annotations
 
 import time
+from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from django.db import transaction
 
@@ -81,6 +83,54 @@ def _append(action: str, *, actor: Actor, source: str, key: str, before: Any, af
     exported_documents_changed()
 
 
+def _changed(
+    dataset: LicensingDataset,
+    action: str,
+    *,
+    timestamp: int,
+    actor: Actor,
+    source: str,
+    key: str,
+    before: Any,
+    after: Any,
+) -> None:
+    """Every direct write ends so: the catalog revision advances and the change is audited."""
+    _dataset_advance(dataset, timestamp=timestamp)
+    _append(action, actor=actor, source=source, key=key, before=before, after=after)
+
+
+def _created_fields(*, timestamp: int, actor: Actor) -> dict[str, Any]:
+    return {
+        "revision": 1,
+        "created_at": timestamp,
+        "created_by": actor.id,
+        "updated_at": timestamp,
+        "updated_by": actor.id,
+    }
+
+
+def _revise(row: LicenseDefinition | LicensedAsset, *, timestamp: int, actor: Actor, **fields: Any) -> None:
+    """Replace a row's fields as its next revision (creation metadata kept); ``row`` is reloaded."""
+    type(row).objects.filter(pk=row.pk).update(
+        **fields, revision=row.revision + 1, updated_at=timestamp, updated_by=actor.id
+    )
+    row.refresh_from_db()
+
+
+def _definition_or_404(license_id: str) -> LicenseDefinition:
+    row = LicenseDefinition.objects.filter(license_id=license_id).first()
+    if row is None:
+        raise DomainError(f"License definition not found: {license_id}", status=404)
+    return row
+
+
+def _asset_or_404(asset_kind: str, asset_identifier: str) -> LicensedAsset:
+    row = LicensedAsset.objects.filter(asset_kind=asset_kind, asset_identifier=asset_identifier).first()
+    if row is None:
+        raise DomainError(f"Licensed asset not found: {asset_kind}:{asset_identifier}", status=404)
+    return row
+
+
 # --- license definitions ---------------------------------------------------------------
 
 
@@ -96,16 +146,13 @@ def license_create(*, body: object, actor: Actor, source: str = EventSource.API)
         license_id=definition.license_id,
         deprecated=definition.deprecated,
         body=_definition_fields(definition),
-        revision=1,
-        created_at=timestamp,
-        created_by=actor.id,
-        updated_at=timestamp,
-        updated_by=actor.id,
+        **_created_fields(timestamp=timestamp, actor=actor),
     )
-    _dataset_advance(dataset, timestamp=timestamp)
     wire = license_definition_wire(row)
-    _append(
+    _changed(
+        dataset,
         LicensingAction.LICENSE_CREATED,
+        timestamp=timestamp,
         actor=actor,
         source=source,
         key=row.license_id,
@@ -124,23 +171,21 @@ def license_replace(
     if definition.license_id != license_id:
         raise DomainError("Path and body license identifiers must match.", status=400)
     dataset = _dataset_lock()
-    row = LicenseDefinition.objects.filter(license_id=license_id).first()
-    if row is None:
-        raise DomainError(f"License definition not found: {license_id}", status=404)
+    row = _definition_or_404(license_id)
     before = license_definition_wire(row)
     timestamp = _now()
-    LicenseDefinition.objects.filter(pk=row.pk).update(
+    _revise(
+        row,
+        timestamp=timestamp,
+        actor=actor,
         deprecated=definition.deprecated,
         body=_definition_fields(definition),
-        revision=row.revision + 1,
-        updated_at=timestamp,
-        updated_by=actor.id,
     )
-    row.refresh_from_db()
-    _dataset_advance(dataset, timestamp=timestamp)
     wire = license_definition_wire(row)
-    _append(
+    _changed(
+        dataset,
         LicensingAction.LICENSE_UPDATED,
+        timestamp=timestamp,
         actor=actor,
         source=source,
         key=license_id,
@@ -154,18 +199,22 @@ def license_replace(
 def license_delete(*, license_id: str, actor: Actor, source: str = EventSource.API) -> None:
     """Delete a definition nobody uses (404 missing; 409 while a model, file or asset names it)."""
     dataset = _dataset_lock()
-    row = LicenseDefinition.objects.filter(license_id=license_id).first()
-    if row is None:
-        raise DomainError(f"License definition not found: {license_id}", status=404)
+    row = _definition_or_404(license_id)
     users = license_references(license_id=license_id)
     if users:
         shown = ", ".join(users[:10]) + (" ..." if len(users) > 10 else "")
         raise DomainError(f"License definition is still referenced: {license_id} ({shown})", status=409)
     before = license_definition_wire(row)
     LicenseDefinition.objects.filter(pk=row.pk).delete()
-    _dataset_advance(dataset, timestamp=_now())
-    _append(
-        LicensingAction.LICENSE_DELETED, actor=actor, source=source, key=license_id, before=before, after=None
+    _changed(
+        dataset,
+        LicensingAction.LICENSE_DELETED,
+        timestamp=_now(),
+        actor=actor,
+        source=source,
+        key=license_id,
+        before=before,
+        after=None,
     )
 
 
@@ -186,16 +235,18 @@ def asset_create(*, body: object, actor: Actor, source: str = EventSource.API) -
         asset_kind=kind,
         asset_identifier=identifier,
         body=_asset_fields(asset),
-        revision=1,
-        created_at=timestamp,
-        created_by=actor.id,
-        updated_at=timestamp,
-        updated_by=actor.id,
+        **_created_fields(timestamp=timestamp, actor=actor),
     )
-    _dataset_advance(dataset, timestamp=timestamp)
     wire = licensed_asset_wire(row)
-    _append(
-        LicensingAction.ASSET_CREATED, actor=actor, source=source, key=row.asset_key, before=None, after=wire
+    _changed(
+        dataset,
+        LicensingAction.ASSET_CREATED,
+        timestamp=timestamp,
+        actor=actor,
+        source=source,
+        key=row.asset_key,
+        before=None,
+        after=wire,
     )
     return wire
 
@@ -209,20 +260,16 @@ def asset_replace(
     if asset.asset_kind.value != asset_kind or asset.asset_identifier != asset_identifier:
         raise DomainError("Path and body asset identities must match.", status=400)
     dataset = _dataset_lock()
-    row = LicensedAsset.objects.filter(asset_kind=asset_kind, asset_identifier=asset_identifier).first()
-    if row is None:
-        raise DomainError(f"Licensed asset not found: {asset_kind}:{asset_identifier}", status=404)
+    row = _asset_or_404(asset_kind, asset_identifier)
     _check_assignable(asset.licensing.license_ids, loc=["body", "licensing", "license_ids"])
     before = licensed_asset_wire(row)
     timestamp = _now()
-    LicensedAsset.objects.filter(pk=row.pk).update(
-        body=_asset_fields(asset), revision=row.revision + 1, updated_at=timestamp, updated_by=actor.id
-    )
-    row.refresh_from_db()
-    _dataset_advance(dataset, timestamp=timestamp)
+    _revise(row, timestamp=timestamp, actor=actor, body=_asset_fields(asset))
     wire = licensed_asset_wire(row)
-    _append(
+    _changed(
+        dataset,
         LicensingAction.ASSET_UPDATED,
+        timestamp=timestamp,
         actor=actor,
         source=source,
         key=row.asset_key,
@@ -238,14 +285,13 @@ def asset_delete(
 ) -> None:
     """Delete a non-model asset (404 missing)."""
     dataset = _dataset_lock()
-    row = LicensedAsset.objects.filter(asset_kind=asset_kind, asset_identifier=asset_identifier).first()
-    if row is None:
-        raise DomainError(f"Licensed asset not found: {asset_kind}:{asset_identifier}", status=404)
+    row = _asset_or_404(asset_kind, asset_identifier)
     before = licensed_asset_wire(row)
     LicensedAsset.objects.filter(pk=row.pk).delete()
-    _dataset_advance(dataset, timestamp=_now())
-    _append(
+    _changed(
+        dataset,
         LicensingAction.ASSET_DELETED,
+        timestamp=_now(),
         actor=actor,
         source=source,
         key=row.asset_key,
@@ -335,6 +381,43 @@ def _lifecycle(metadata: LicensingRecordMetadata) -> dict[str, Any]:
     return metadata.model_dump()
 
 
+_Row = TypeVar("_Row", LicenseDefinition, LicensedAsset)
+
+
+def _import_row(
+    model: type[_Row],
+    row: _Row | None,
+    *,
+    identity: dict[str, str],
+    body: dict[str, Any],
+    columns: dict[str, Any],
+    metadata: LicensingRecordMetadata,
+    wire: Callable[[_Row], dict[str, Any]],
+    key: str,
+    actions: tuple[str, str],
+    events: list[PendingEvent],
+) -> str:
+    """Create or replace one row as the document has it (lifecycle metadata included).
+
+    Answers ``created``, ``updated`` or ``unchanged``; a change's event goes to ``events``
+    (``actions``: the created and the updated action).
+    """
+    lifecycle = _lifecycle(metadata)
+    fields = {**columns, "body": body, **lifecycle}
+    created_action, updated_action = actions
+    if row is None:
+        row = model.objects.create(**identity, **fields)
+        events.append(PendingEvent(created_action, "", key, None, wire(row)))
+        return "created"
+    before = wire(row)
+    if before == {**body, "metadata": lifecycle}:
+        return "unchanged"
+    model.objects.filter(pk=row.pk).update(**fields)
+    row.refresh_from_db()
+    events.append(PendingEvent(updated_action, "", key, before, wire(row)))
+    return "updated"
+
+
 @transaction.atomic
 def licensing_catalog_import(*, document: dict[str, Any], actor: Actor) -> ImportResult:
     """Load the body of 8.6.2's ``GET /v2/licensing/export`` into SQL, idempotently.
@@ -360,63 +443,46 @@ def licensing_catalog_import(*, document: dict[str, Any], actor: Actor) -> Impor
 
     dataset = _dataset_lock()
     events: list[PendingEvent] = []
-    created = updated = unchanged = 0
+    outcomes: Counter[str] = Counter()
     existing_definitions = {row.license_id: row for row in LicenseDefinition.objects.all()}
     for definition in definitions:
-        fields = {
-            "deprecated": definition.deprecated,
-            "body": _definition_fields(definition),
-            **_lifecycle(definition.metadata),
-        }
-        row = existing_definitions.get(definition.license_id)
-        if row is None:
-            row = LicenseDefinition.objects.create(license_id=definition.license_id, **fields)
-            events.append(
-                PendingEvent(
-                    LicensingAction.LICENSE_CREATED, "", row.license_id, None, license_definition_wire(row)
-                )
-            )
-            created += 1
-            continue
-        before = license_definition_wire(row)
-        if before == {**fields["body"], "metadata": definition.metadata.model_dump()}:
-            unchanged += 1
-            continue
-        LicenseDefinition.objects.filter(pk=row.pk).update(**fields)
-        row.refresh_from_db()
-        events.append(
-            PendingEvent(
-                LicensingAction.LICENSE_UPDATED, "", row.license_id, before, license_definition_wire(row)
-            )
+        outcome = _import_row(
+            LicenseDefinition,
+            existing_definitions.get(definition.license_id),
+            identity={"license_id": definition.license_id},
+            body=_definition_fields(definition),
+            columns={"deprecated": definition.deprecated},
+            metadata=definition.metadata,
+            wire=license_definition_wire,
+            key=definition.license_id,
+            actions=(LicensingAction.LICENSE_CREATED, LicensingAction.LICENSE_UPDATED),
+            events=events,
         )
-        updated += 1
+        outcomes[outcome] += 1
 
     existing_assets = {row.asset_key: row for row in LicensedAsset.objects.all()}
     for asset in assets:
         key = f"{asset.asset_kind.value}:{asset.asset_identifier}"
-        fields = {"body": _asset_fields(asset), **_lifecycle(asset.metadata)}
-        asset_row = existing_assets.get(key)
-        if asset_row is None:
-            asset_row = LicensedAsset.objects.create(
-                asset_kind=asset.asset_kind.value, asset_identifier=asset.asset_identifier, **fields
-            )
-            events.append(
-                PendingEvent(LicensingAction.ASSET_CREATED, "", key, None, licensed_asset_wire(asset_row))
-            )
-            created += 1
-            continue
-        before = licensed_asset_wire(asset_row)
-        if before == {**fields["body"], "metadata": asset.metadata.model_dump()}:
-            unchanged += 1
-            continue
-        LicensedAsset.objects.filter(pk=asset_row.pk).update(**fields)
-        asset_row.refresh_from_db()
-        events.append(
-            PendingEvent(LicensingAction.ASSET_UPDATED, "", key, before, licensed_asset_wire(asset_row))
+        outcome = _import_row(
+            LicensedAsset,
+            existing_assets.get(key),
+            identity={"asset_kind": asset.asset_kind.value, "asset_identifier": asset.asset_identifier},
+            body=_asset_fields(asset),
+            columns={},
+            metadata=asset.metadata,
+            wire=licensed_asset_wire,
+            key=key,
+            actions=(LicensingAction.ASSET_CREATED, LicensingAction.ASSET_UPDATED),
+            events=events,
         )
-        updated += 1
+        outcomes[outcome] += 1
 
-    result = ImportResult(created=created, updated=updated, unchanged=unchanged, skipped_model_assets=skipped)
+    result = ImportResult(
+        created=outcomes["created"],
+        updated=outcomes["updated"],
+        unchanged=outcomes["unchanged"],
+        skipped_model_assets=skipped,
+    )
     target = {
         "schema_version": metadata.schema_version,
         "revision": metadata.revision,

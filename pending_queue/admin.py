@@ -25,7 +25,7 @@ from django.views.decorators.http import require_POST
 
 from audit.models import EventSource
 from audit.services import Actor
-from common.admin import ReadOnlyAdmin, diff_cell, pretty_json
+from common.admin import ReadOnlyAdmin, diff_cell, pretty_json_display
 from common.diff import FieldDiff, is_critical_field_diff
 from common.errors import DomainError
 
@@ -230,17 +230,9 @@ class ChangeProposalAdmin(CuratorReadOnlyAdmin):
             return "-"
         return format_html_join(" ", '{} <a href="{}">#{}</a>', links)
 
-    @admin.display(description="proposed record (v2)")
-    def payload_pretty(self, obj: ChangeProposal) -> SafeString:
-        return pretty_json(obj.payload)
-
-    @admin.display(description="legacy-only data")
-    def legacy_residue_pretty(self, obj: ChangeProposal) -> SafeString:
-        return pretty_json(obj.legacy_residue)
-
-    @admin.display(description="request metadata")
-    def metadata_pretty(self, obj: ChangeProposal) -> SafeString:
-        return pretty_json(obj.request_metadata)
+    payload_pretty = pretty_json_display("payload", description="proposed record (v2)")
+    legacy_residue_pretty = pretty_json_display("legacy_residue", description="legacy-only data")
+    metadata_pretty = pretty_json_display("request_metadata", description="request metadata")
 
     @staticmethod
     def _change_url(change_id: int) -> str:
@@ -287,16 +279,9 @@ class ChangeProposalAdmin(CuratorReadOnlyAdmin):
     def _cell(value: object, absent: bool) -> str:
         return diff_cell(value, absent=absent)
 
-    def change_view(
-        self,
-        request: HttpRequest,
-        object_id: str,
-        form_url: str = "",
-        extra_context: dict[str, Any] | None = None,
-    ) -> HttpResponse:
+    def change_context(self, request: HttpRequest, object_id: str) -> dict[str, Any]:
         proposal = self._proposal_or_404(object_id)
-        context = {**(extra_context or {}), **self.review_context(request, proposal)}
-        return super().change_view(request, object_id, form_url, extra_context=context)
+        return {**super().change_context(request, object_id), **self.review_context(request, proposal)}
 
     # --- the review endpoints behind the buttons ------------------------------------
 

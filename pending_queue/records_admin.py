@@ -22,12 +22,11 @@ from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 from django.utils.http import urlencode
-from django.utils.safestring import SafeString
 
 from audit.history import record_history
 from audit.models import EventSource
 from audit.services import Actor
-from common.admin import ReadOnlyAdmin, diff_rows, pretty_json
+from common.admin import ReadOnlyAdmin, diff_rows, pretty_json_display
 from common.errors import DomainError
 from horde_model_reference.meta_consts import CATEGORIES_MANAGED_ELSEWHERE, MODEL_REFERENCE_CATEGORY
 from pending_queue.auth import APPROVE_PERMISSION, REQUEST_PERMISSION, django_user_actor
@@ -116,13 +115,8 @@ class ModelRecordAdmin(ReadOnlyAdmin):
     def has_module_permission(self, request: HttpRequest) -> bool:
         return super().has_module_permission(request) or can_propose(request)
 
-    @admin.display(description="payload (v2)")
-    def payload_pretty(self, obj: ModelRecord) -> SafeString:
-        return pretty_json(obj.payload)
-
-    @admin.display(description="legacy residue")
-    def legacy_residue_pretty(self, obj: ModelRecord) -> SafeString:
-        return pretty_json(obj.legacy_residue)
+    payload_pretty = pretty_json_display("payload", description="payload (v2)")
+    legacy_residue_pretty = pretty_json_display("legacy_residue", description="legacy residue")
 
     # --- proposing instead of editing -------------------------------------------------
 
@@ -141,15 +135,9 @@ class ModelRecordAdmin(ReadOnlyAdmin):
             *super().get_urls(),
         ]
 
-    def change_view(
-        self,
-        request: HttpRequest,
-        object_id: str,
-        form_url: str = "",
-        extra_context: dict[str, Any] | None = None,
-    ) -> HttpResponse:
+    def change_context(self, request: HttpRequest, object_id: str) -> dict[str, Any]:
+        context = super().change_context(request, object_id)
         record = self.get_object(request, object_id)
-        context = dict(extra_context or {})
         if record is not None:
             context["can_propose"] = can_propose(request)
             context["propose_url"] = reverse("admin:references_modelrecord_propose", args=[record.pk])
@@ -157,7 +145,7 @@ class ModelRecordAdmin(ReadOnlyAdmin):
             context["proposals_url"] = reverse("admin:pending_queue_changeproposal_changelist") + (
                 "?" + urlencode({"category__exact": record.category, "q": record.name})
             )
-        return super().change_view(request, object_id, form_url, extra_context=context)
+        return context
 
     def history_view(
         self, request: HttpRequest, object_id: str, extra_context: dict[str, Any] | None = None

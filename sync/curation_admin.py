@@ -239,15 +239,9 @@ class CurationModelRecordAdmin(ModelRecordAdmin):
             return format_html('<span class="link-status link-unchecked">{}</span>', NO_DATA)
         return format_html('<span class="link-status link-{}">{}</span>', status, LinkStatus(status).label)
 
-    def change_view(
-        self,
-        request: HttpRequest,
-        object_id: str,
-        form_url: str = "",
-        extra_context: dict[str, Any] | None = None,
-    ) -> HttpResponse:
+    def change_context(self, request: HttpRequest, object_id: str) -> dict[str, Any]:
         record = self.get_object(request, object_id)
-        context = dict(extra_context or {})
+        context: dict[str, Any] = {}
         if record is not None:
             usage = model_usage(record.category, [record.name], history_days=30).get(record.name)
             context.update(
@@ -259,28 +253,23 @@ class CurationModelRecordAdmin(ModelRecordAdmin):
                     category=record.category, model_name=record.name, status__in=OPEN_STATUSES
                 ).order_by("id"),
             )
-        return super().change_view(request, object_id, form_url, extra_context=context)
+        # Ours first, then the base class's, whose keys win (as when ours went in as extra context).
+        return {**context, **super().change_context(request, object_id)}
 
 
 class CurationChangeProposalAdmin(ChangeProposalAdmin):
     change_form_template = "admin/sync/changeproposal_change_form.html"
 
-    def change_view(
-        self,
-        request: HttpRequest,
-        object_id: str,
-        form_url: str = "",
-        extra_context: dict[str, Any] | None = None,
-    ) -> HttpResponse:
+    def change_context(self, request: HttpRequest, object_id: str) -> dict[str, Any]:
         proposal = ChangeProposal.objects.filter(pk=object_id).first() if object_id.isdigit() else None
-        context = dict(extra_context or {})
+        context: dict[str, Any] = {}
         if proposal is not None:
             context.update(
                 affected_usage=model_usage(proposal.category, [proposal.model_name]).get(proposal.model_name),
                 affected_links=link_checks_of(category=proposal.category, name=proposal.model_name),
                 no_data=NO_DATA,
             )
-        return super().change_view(request, object_id, form_url, extra_context=context)
+        return {**context, **super().change_context(request, object_id)}
 
 
 def _reregister(model: type[Any], admin_class: type[admin.ModelAdmin[Any]]) -> None:

@@ -125,6 +125,13 @@ def _no_models(category: str) -> DomainError:
     return DomainError(f"Category '{category}' not found or has no models", status=404)
 
 
+def _records_or_404(category: str) -> tuple[str, dict[str, Any]]:
+    token, records = category_v2_records(category)
+    if not records:
+        raise _no_models(category)
+    return token, records
+
+
 def _latest(category: str) -> LoadedStatistics:
     loaded = statistics_latest(category)
     if loaded is None:
@@ -143,6 +150,13 @@ def _json(body: bytes, loaded: LoadedStatistics | None = None) -> HttpResponse:
         for name, value in statistics_headers(loaded):
             response[name] = value
     return response
+
+
+def _snapshot_answer(
+    loaded: LoadedStatistics, key: tuple[object, ...], build: Callable[[], bytes]
+) -> HttpResponse:
+    """A body computed once per snapshot (memoised on it), with the snapshot's headers."""
+    return _json(_memo(loaded.memo, key, build), loaded)
 
 
 def _history_days(errors: QueryErrors, value: str | None) -> int | None:
@@ -286,9 +300,7 @@ class CategoryStatisticsView(PublicReadView):
         limit = _optional_limit(query, errors)
         offset = int_param(query, "offset", 0, 0, MAX_OFFSET, errors)
         errors.raise_if_any()
-        token, records = category_v2_records(category)
-        if not records:
-            raise _no_models(category)
+        token, records = _records_or_404(category)
         is_text = category == "text_generation"
         computed = _memo(
             _REGISTRY_MEMO,
@@ -413,7 +425,7 @@ class WithStatsView(PublicReadView):
                 items = [(name, stats | {"history": series[name]}) for name, stats in items]
             return orjson.dumps(dict(items))
 
-        return _json(_memo(loaded.memo, key, build), loaded)
+        return _snapshot_answer(loaded, key, build)
 
 
 class DeletionRiskView(PublicReadView):
@@ -457,23 +469,18 @@ class DeletionRiskView(PublicReadView):
             raise DomainError(
                 f"Invalid preset: Unknown preset: {preset!r}. Valid presets: {', '.join(PRESETS)}", status=400
             )
-        token, records = category_v2_records(category)
-        if not records:
-            raise _no_models(category)
+        token, records = _records_or_404(category)
         loaded = _latest(category)
         is_text = category == "text_generation"
         grouped = grouped and is_text
         variations = variations and is_text and not grouped
         key = deletion_risk_key(token, grouped, variations, preset, limit, offset)
-        return _json(
-            _memo(
-                loaded.memo,
-                key,
-                lambda: orjson.dumps(
-                    _deletion_risk(category, records, loaded, grouped, variations, preset, limit, offset)
-                ),
-            ),
+        return _snapshot_answer(
             loaded,
+            key,
+            lambda: orjson.dumps(
+                _deletion_risk(category, records, loaded, grouped, variations, preset, limit, offset)
+            ),
         )
 
 
@@ -588,7 +595,7 @@ class PopularView(PublicReadView):
                 ]
             )
 
-        return _json(_memo(loaded.memo, key, build), loaded)
+        return _snapshot_answer(loaded, key, build)
 
 
 def _popular_value(stats: dict[str, Any], sort_by: str) -> int:
