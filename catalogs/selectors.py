@@ -8,6 +8,7 @@ read in any other process sees.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from typing import Any
 
 from catalogs.models import Catalog, CatalogState, GuidanceAssignment, GuidanceProfile, ImageBaseline
@@ -91,6 +92,24 @@ def guidance_catalog() -> Doc:
         "profiles": dict(GuidanceProfile.objects.values_list("profile_id", "document")),
         "assignments": dict(GuidanceAssignment.objects.values_list("model_name", "document")),
     }
+
+
+def published_guidance_of(assignments: Mapping[str, Doc]) -> dict[str, tuple[str, list[str]]]:
+    """What text records are served with for these assignment documents:
+    ``{model name: (primary profile id, supplemental profile ids)}``."""
+    return {
+        model_name: (document["primary_profile_id"], list(document.get("supplemental_profile_ids", [])))
+        for model_name, document in assignments.items()
+    }
+
+
+def published_guidance() -> dict[str, tuple[str, list[str]]]:
+    """Every assignment as text records are served with it (one query).
+
+    Registered into ``references.exports`` by ``CatalogsConfig.ready``: a text document's
+    render reads it once.
+    """
+    return published_guidance_of(dict(GuidanceAssignment.objects.values_list("model_name", "document")))
 
 
 def guidance_resolve(*, model_name: str) -> Doc | None:

@@ -46,10 +46,11 @@ from catalogs.schemas import (
     TextGuidanceCatalog,
     TextGuidanceChangeSet,
 )
+from catalogs.selectors import published_guidance_of
 from common.errors import DomainError
 from horde_model_reference.meta_consts import KNOWN_IMAGE_GENERATION_BASELINE, MODEL_REFERENCE_CATEGORY
 from references.selectors import record_get, record_list
-from references.services import exported_documents_changed
+from references.services import category_revision_bump, exported_documents_changed
 
 Doc = dict[str, Any]
 RowModel = TypeVar("RowModel", GuidanceProfile, GuidanceAssignment, ImageBaseline)
@@ -163,6 +164,19 @@ def _write_guidance(profiles: _RowPlan, assignments: _RowPlan) -> None:
     _write_rows(GuidanceAssignment, "model_name", _RowPlan(assignments.current, stay), _assignment_columns)
     _write_rows(GuidanceProfile, "profile_id", profiles, _profile_columns)
     _write_rows(GuidanceAssignment, "model_name", _RowPlan(stay, assignments.target), _assignment_columns)
+
+
+def _text_documents_follow(assignments: _RowPlan) -> None:
+    """Move the text category's revision when what its records are served with changes.
+
+    Text records carry their published guidance (``catalogs.selectors.published_guidance``,
+    read once per render); documents are cached per revision, so a changed assignment
+    must give the category a new revision (and ETag) in this transaction.
+    """
+    before = published_guidance_of({name: doc for name, (doc, _) in assignments.current.items()})
+    after = published_guidance_of({name: doc for name, (doc, _) in assignments.target.items()})
+    if before != after:
+        category_revision_bump(category=MODEL_REFERENCE_CATEGORY.text_generation)
 
 
 def _profile_columns(document: Doc) -> dict[str, Any]:
@@ -395,6 +409,7 @@ def guidance_change_set_apply(*, change_set: TextGuidanceChangeSet, actor: Actor
         raise _refuse(f"Deprecated profiles remain assigned: {', '.join(deprecated_assigned)}")
 
     _write_guidance(profiles_plan, assignments_plan)
+    _text_documents_follow(assignments_plan)
     related = [change.model_name for change in change_set.assignment_changes]
     return _change_set_applied(
         state,
@@ -435,6 +450,7 @@ def guidance_catalog_import(
     _count(profile_plan, counts)
     _count(assignment_plan, counts)
     _write_guidance(profile_plan, assignment_plan)
+    _text_documents_follow(assignment_plan)
     return _import_finished(
         state,
         catalog,

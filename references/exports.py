@@ -15,7 +15,7 @@ import shutil
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -43,31 +43,71 @@ SERVED_DEFAULT_LICENSING: dict[str, Any] = unknown_model_licensing().model_dump(
 )
 
 
-def text_guidance_summary(payload: dict[str, Any]) -> dict[str, Any]:
-    """The guidance reference a text record is served with, from the record alone.
+#: What the text guidance catalog publishes for a model: its primary profile id and its
+#: supplemental profile ids, in the catalog's order.
+PublishedGuidance = tuple[str, list[str]]
 
-    ``legacy_label`` when only the legacy ``instruct_format`` label is known,
-    ``undocumented`` otherwise, as the established service answers for a model its
-    guidance catalog does not assign (assignments, ``published``, belong to the
-    guidance catalog, which references cannot import).
+# The text guidance catalog sits above references, so it registers the one function that
+# reads its published assignments (``CatalogsConfig.ready``) instead of being imported
+# here: provider() -> {model name: (primary profile id, supplemental profile ids)}.
+_published_guidance_provider: Callable[[], Mapping[str, PublishedGuidance]] | None = None
+
+
+def published_guidance_provider_register(provider: Callable[[], Mapping[str, PublishedGuidance]]) -> None:
+    """Have text documents read their ``published`` guidance from ``provider()`` (one call a render)."""
+    global _published_guidance_provider
+    _published_guidance_provider = provider
+
+
+def published_guidance() -> Mapping[str, PublishedGuidance]:
+    """Every published assignment (one query), or none when no catalog is registered."""
+    provider = _published_guidance_provider
+    return provider() if provider is not None else {}
+
+
+def text_guidance_summary(
+    payload: dict[str, Any], *, published: PublishedGuidance | None = None
+) -> dict[str, Any]:
+    """The guidance reference a text record is served with, as the established service answers.
+
+    ``published`` with the profile ids when the guidance catalog assigns the model
+    (``published``, from ``published_guidance()``), ``legacy_label`` when only the
+    legacy ``instruct_format`` label is known, ``undocumented`` otherwise.
     """
+    if published is not None:
+        primary, supplemental = published
+        summary = TextGuidanceSummary(
+            status=TextGuidanceStatus.PUBLISHED,
+            primary_profile_id=primary,
+            supplemental_profile_ids=list(supplemental),
+        )
+        return summary.model_dump(mode="json")
     label = payload.get("instruct_format")
     status = TextGuidanceStatus.LEGACY_LABEL if isinstance(label, str) and label.strip() else None
     summary = TextGuidanceSummary(status=status or TextGuidanceStatus.UNDOCUMENTED)
     return summary.model_dump(mode="json")
 
 
-def v2_document_from_entries(category: str, entries: Iterable[CanonicalEntry]) -> dict[str, Any]:
+def v2_document_from_entries(
+    category: str,
+    entries: Iterable[CanonicalEntry],
+    *,
+    guidance: Mapping[str, PublishedGuidance] | None = None,
+) -> dict[str, Any]:
     """``{name: v2 record}`` as served.
 
     Every record carries ``licensing`` (the default "not reviewed" conclusion when it
     has none, appended last as the established service does); text records also
     carry their derived group and guidance reference. Derived values are computed
-    here rather than stored, so they cannot go stale.
+    here rather than stored, so they cannot go stale. ``guidance`` is the published
+    assignments to serve; ``None`` reads the current ones (``published_guidance()``).
     """
     text = category == MODEL_REFERENCE_CATEGORY.text_generation
     if text:
         from horde_model_reference.text_model_parser import get_base_model_name
+
+        if guidance is None:
+            guidance = published_guidance()
 
     document: dict[str, Any] = {}
     for entry in entries:
@@ -77,7 +117,8 @@ def v2_document_from_entries(category: str, entries: Iterable[CanonicalEntry]) -
         if text:
             if "text_model_group" not in record:
                 record = {**record, "text_model_group": get_base_model_name(entry.name)}
-            record = {**record, "guidance": text_guidance_summary(record)}
+            published = guidance.get(entry.name) if guidance is not None else None
+            record = {**record, "guidance": text_guidance_summary(record, published=published)}
         document[entry.name] = record
     return document
 

@@ -100,7 +100,9 @@ def historical_document(category: str, pointer: CategoryPointer) -> HistoricalDo
                 CanonicalEntry(name=name, payload=state.get("payload") or {}, legacy_residue={})
                 for name, state in category_states_at(category=category, sequence=pointer.revision)
             ]
-            document = v2_document_from_entries(category, entries)
+            # The trail replays records, not the guidance catalog (an import records
+            # only counts): a past document carries the guidance its records imply.
+            document = v2_document_from_entries(category, entries, guidance={})
             representation = make_representation(
                 category, V2_FORMAT, pointer.token, render_v2_document(document)
             )

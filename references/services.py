@@ -309,10 +309,13 @@ def _category_state_bump(
     updated: int = 0,
     deleted: int = 0,
     changes: int,
-    last_operation: str = "",
-    last_model: str = "",
+    last_operation: str | None = "",
+    last_model: str | None = "",
 ) -> CategoryState:
-    """Advance a category's revision; every process sees it on its next request after commit."""
+    """Advance a category's revision; every process sees it on its next request after commit.
+
+    ``last_operation`` / ``last_model`` ``None`` keep the category's (no record changed).
+    """
     state, _ = CategoryState.objects.select_for_update().get_or_create(category=category)
     now = timezone.now()
     state.revision += changes
@@ -323,13 +326,33 @@ def _category_state_bump(
     state.updated_count += updated
     state.deleted_count += deleted
     state.record_count += created - deleted
-    state.last_operation = last_operation
-    state.last_operation_model = last_model
+    if last_operation is not None:
+        state.last_operation = last_operation
+    if last_model is not None:
+        state.last_operation_model = last_model
     state.save()
     pointer = category_pointer_from_state(state)
     transaction.on_commit(lambda: category_pointer_publish(category, pointer))
     transaction.on_commit(_records_committed)
     return state
+
+
+@transaction.atomic(savepoint=False)
+def category_revision_bump(*, category: str) -> int:
+    """Give a category a new revision and ETag without changing a record; return the revision.
+
+    For data above references that changes what the category's documents serve (the
+    guidance catalog's assignments become text records' ``guidance``): rendered
+    documents are cached per revision, so every process re-renders on its next request
+    after the caller's commit. Not audited on its own, as the 2.1 migration's bump is
+    not: the trail replays records, and none changed; the caller's own event, in the
+    same transaction, records why. A category with no state yet has served no records,
+    so it has nothing to re-render and gets no state (0).
+    """
+    if not CategoryState.objects.filter(category=category).exists():
+        return 0
+    state = _category_state_bump(category, changes=1, last_operation=None, last_model=None)
+    return state.revision
 
 
 def _conflict(category: str, name: str, current: int, expected: int) -> DomainError:
