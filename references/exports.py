@@ -259,10 +259,14 @@ def reference_export(*, dest: Path, fmt: ExportFormat = "all") -> ExportResult:
     record count, the generation time and the audit chain's head hash. Every category
     is read from one snapshot, so the revisions describe exactly the bytes written.
     """
-    snapshot = registry_snapshot()
-    categories, contents = _render_files(fmt, snapshot)
+    document_contents: dict[str, bytes] = {}
     # The registered documents have no legacy format: a legacy-only export leaves them out.
-    documents = _render_documents(contents) if fmt != "legacy" else {}
+    snapshot = registry_snapshot(
+        also=(lambda: _render_documents(document_contents)) if fmt != "legacy" else None
+    )
+    documents: dict[str, Any] = snapshot.also or {}
+    categories, contents = _render_files(fmt, snapshot)
+    contents.update(document_contents)
     files = _write_files(dest, contents)
     manifest = {
         "format": fmt,
@@ -374,17 +378,22 @@ def export_release_publish(
     """
     current_manifest = export_current_manifest(export_dir)
     published = _manifest_revisions(current_manifest)
-    # The registered documents carry no category revision: they are cheap to render, so
-    # a change is seen by comparing their hashes with the published ones.
-    document_contents: dict[str, bytes] = {}
-    documents = _render_documents(document_contents)
-    documents_unchanged = _manifest_documents_sha256(current_manifest) == {
-        name: entry["sha256"] for name, entry in documents.items()
-    }
-    if published is not None and documents_unchanged and published == category_revisions():
+    published_documents = _manifest_documents_sha256(current_manifest)
+
+    def documents_unchanged(documents: dict[str, Any]) -> bool:
+        # The registered documents carry no category revision: they are cheap to render,
+        # so a change is seen by comparing their hashes with the published ones.
+        return published_documents == {name: entry["sha256"] for name, entry in documents.items()}
+
+    quick = published is not None and published == category_revisions()
+    if quick and documents_unchanged(_render_documents({})):
         return ReleaseResult(_current_release_name(export_dir), False, published, [], [], None)
-    snapshot = registry_snapshot()
-    if documents_unchanged and published == snapshot.revisions:
+    document_contents: dict[str, bytes] = {}
+    # Rendered inside the records' snapshot: the licensing catalog reads every record's
+    # licensing, and must describe the same records as the category files beside it.
+    snapshot = registry_snapshot(also=lambda: _render_documents(document_contents))
+    documents: dict[str, Any] = snapshot.also
+    if documents_unchanged(documents) and published == snapshot.revisions:
         return ReleaseResult(_current_release_name(export_dir), False, published, [], [], None)
     releases = export_dir / RELEASES_DIR
     name = _release_name(snapshot.revisions)

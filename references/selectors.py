@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -69,6 +69,8 @@ class RegistrySnapshot:
     revisions: dict[str, int]
     entries: dict[str, list[CanonicalEntry]]
     audit_head_hash: str
+    # What ``also`` returned, read in the same snapshot (the export's registered documents).
+    also: Any = None
 
 
 @contextmanager
@@ -90,8 +92,12 @@ def _one_snapshot() -> Iterator[None]:
         yield
 
 
-def registry_snapshot() -> RegistrySnapshot:
-    """All categories read at one revision in one transaction, for a consistent export."""
+def registry_snapshot(*, also: Callable[[], Any] | None = None) -> RegistrySnapshot:
+    """All categories read at one revision in one transaction, for a consistent export.
+
+    ``also`` runs inside the same snapshot, for data beside the records that must agree
+    with them (the catalogs' export documents, which read records too).
+    """
     with _one_snapshot():
         states = category_states()
         revisions = {
@@ -99,7 +105,8 @@ def registry_snapshot() -> RegistrySnapshot:
         }
         entries = {c.value: category_entries(category=c.value) for c in MODEL_REFERENCE_CATEGORY}
         head = audit_chain_head_hash()
-    return RegistrySnapshot(revisions=revisions, entries=entries, audit_head_hash=head)
+        extra = also() if also is not None else None
+    return RegistrySnapshot(revisions=revisions, entries=entries, audit_head_hash=head, also=extra)
 
 
 def category_revisions() -> dict[str, int]:
