@@ -30,6 +30,7 @@ from horde_model_reference.legacy import canonical_to_legacy_document
 from horde_model_reference.legacy.types import CanonicalEntry
 from horde_model_reference.meta_consts import CATEGORY_DESCRIPTORS, MODEL_REFERENCE_CATEGORY
 from horde_model_reference.model_reference_records import (
+    V2_ONLY_FIELDS,
     GenericModelRecordMetadata,
     record_to_payload,
     unknown_model_licensing,
@@ -120,31 +121,36 @@ def payload_validate(
     return canonical
 
 
-def payload_with_licensing(
-    *, category: MODEL_REFERENCE_CATEGORY | str, payload: dict[str, Any], licensing: dict[str, Any]
+def payload_with_fields(
+    *, category: MODEL_REFERENCE_CATEGORY | str, payload: dict[str, Any], fields: dict[str, Any]
 ) -> dict[str, Any]:
-    """``payload`` carrying ``licensing``, in its canonical place among the fields."""
-    record = validate_payload(MODEL_REFERENCE_CATEGORY(category), {**payload, "licensing": licensing})
+    """``payload`` carrying ``fields``, each in its canonical place among the fields."""
+    record = validate_payload(MODEL_REFERENCE_CATEGORY(category), {**payload, **fields})
     return record_to_payload(record)
 
 
-def payload_licensing_kept(
+def payload_v2_only_fields_kept(
     *, category: MODEL_REFERENCE_CATEGORY | str, payload: dict[str, Any], current: dict[str, Any] | None
 ) -> dict[str, Any]:
-    """A new payload for a record, keeping the current licensing when the payload has none.
+    """A new payload for a record, keeping each current v2-only field the payload lacks.
 
-    Licensing exists only in v2: the legacy files have no place for it, so a v1
-    write, an import or an upstream change (payloads converted from legacy entries)
-    must not wipe a conclusion curated here, just as the legacy-only residue survives
-    a v2 write. A v2 write that omits it keeps it too (the established rule); a v2
-    write replaces it by sending another.
+    The v2-only fields (``V2_ONLY_FIELDS``: licensing, and text's ``context_window``,
+    ``interaction_modes``, ``capabilities``) exist only in v2: the legacy files have no
+    place for them, so a v1 write, an import or an upstream change (payloads converted
+    from legacy entries) must not wipe what was curated here, just as the legacy-only
+    residue survives a v2 write. A v2 write that omits one keeps it too (the established
+    rule for licensing); a v2 write replaces one by sending another.
     """
-    if "licensing" in payload or current is None:
+    if current is None:
         return payload
-    licensing = current.get("licensing")
-    if not isinstance(licensing, dict):
+    kept = {
+        name: current[name]
+        for name in V2_ONLY_FIELDS
+        if name not in payload and isinstance(current.get(name), dict)
+    }
+    if not kept:
         return payload
-    return payload_with_licensing(category=category, payload=payload, licensing=licensing)
+    return payload_with_fields(category=category, payload=payload, fields=kept)
 
 
 #: The notes the established service writes into the "not reviewed" conclusion it
@@ -182,17 +188,17 @@ def payload_licensing_for_v2_write(
             ],
             status=422,
         )
-    kept = payload_licensing_kept(category=category, payload=payload, current=current)
+    kept = payload_v2_only_fields_kept(category=category, payload=payload, current=current)
     if "licensing" in kept:
         return kept
     note = LICENSING_NOTE_NOT_SUPPLIED if current is None else LICENSING_NOTE_LEGACY
     licensing = unknown_model_licensing(note=note).model_dump(mode="json", exclude_none=True)
-    return payload_with_licensing(category=category, payload=payload, licensing=licensing)
+    return payload_with_fields(category=category, payload=payload, fields={"licensing": licensing})
 
 
 def payload_without_v2_only_fields(payload: dict[str, Any]) -> dict[str, Any]:
     """The part of a payload the legacy files can carry (for comparing with a legacy source)."""
-    return {key: value for key, value in payload.items() if key != "licensing"}
+    return {key: value for key, value in payload.items() if key not in V2_ONLY_FIELDS}
 
 
 #: Exclusive upper bound of every integer in a record: the largest a signed 64-bit
@@ -443,9 +449,9 @@ def _state_after(change: RecordChange, before: dict[str, Any] | None) -> dict[st
     models cannot read.
     """
     assert change.payload is not None
-    # Licensing exists only in v2: a payload converted from a legacy entry (a v1 write,
-    # an import, an upstream change) must not wipe the conclusion curated here.
-    incoming = payload_licensing_kept(
+    # v2-only fields (licensing...): a payload converted from a legacy entry (a v1 write,
+    # an import, an upstream change) must not wipe what was curated here.
+    incoming = payload_v2_only_fields_kept(
         category=change.category,
         payload=change.payload,
         current=before["payload"] if before is not None else None,

@@ -28,6 +28,7 @@ from enum import StrEnum
 from typing import Any, TypeVar
 
 from pydantic import (
+    AnyUrl,
     BaseModel,
     ConfigDict,
     Field,
@@ -290,6 +291,78 @@ class TextGuidanceSummary(_RecordBaseModel):
     supplemental_profile_ids: list[str] = Field(default_factory=list)
 
 
+class SupportStatus(StrEnum):
+    """The reviewed conclusion of a durable support claim."""
+
+    SUPPORTED = "supported"
+    UNSUPPORTED = "unsupported"
+    UNKNOWN = "unknown"
+
+
+class TextInteractionMode(StrEnum):
+    """A durable way in which a text model accepts prompts (a key of ``interaction_modes``)."""
+
+    COMPLETION = "completion"
+    INSTRUCTION = "instruction"
+    CHAT = "chat"
+
+
+class TextCapability(StrEnum):
+    """A machine-consumable text capability (a key of ``capabilities``)."""
+
+    TOOL_CALLING = "tool_calling"
+    STRUCTURED_OUTPUT = "structured_output"
+
+
+class GuidanceSource(_RecordBaseModel):
+    # Evidence or documentation for a durable claim, the URL kept as the writer spelled
+    # it. No docstring and ``additionalProperties: false`` (what the server enforces on
+    # writes): its JSON Schema is the catalogs' ``GuidanceSource`` component, one name
+    # in the OpenAPI document.
+    model_config = ConfigDict(**get_default_config(), json_schema_extra={"additionalProperties": False})
+
+    url: str = Field(min_length=1, max_length=2083)
+    title: str | None = None
+    note: str | None = None
+
+    @field_validator("url", mode="after")
+    @classmethod
+    def _check_url(cls, value: str, info: ValidationInfo) -> str:
+        if _context_flag(info, STRICT_KINDS_CONTEXT_KEY):
+            AnyUrl(value)  # raises on a malformed URL; the text is kept as spelled
+        return value
+
+
+class SupportClaim(_RecordBaseModel):
+    """A reviewed support conclusion (an interaction mode, a capability) with optional evidence."""
+
+    status: SupportStatus | str
+    sources: list[GuidanceSource] = Field(default_factory=list)
+    qualification: str | None = None
+
+    @field_validator("status", mode="after")
+    @classmethod
+    def _check_status(cls, value: SupportStatus | str, info: ValidationInfo) -> StrEnum | str:
+        return _check_kind(value, SupportStatus, "support status", info)
+
+
+class TextContextWindow(_RecordBaseModel):
+    """The publisher-advertised maximum context window of a text model."""
+
+    maximum_tokens: int = Field(ge=1)
+    sources: list[GuidanceSource] = Field(default_factory=list)
+    qualification: str | None = None
+
+
+def _check_claim_keys(
+    claims: Mapping[Any, SupportClaim] | None, kind: type[StrEnum], what: str, info: ValidationInfo
+) -> dict[Any, SupportClaim] | None:
+    """The claims keyed by enum members where known; an unknown key stays a string unless strict."""
+    if claims is None:
+        return None
+    return {_check_kind(key, kind, what, info): claim for key, claim in claims.items()}
+
+
 _CLASSIFICATION_ENUMS = (MODEL_DOMAIN, MODEL_PURPOSE)
 
 
@@ -530,6 +603,12 @@ class TextGenerationModelRecord(GenericModelRecord):
     settings: dict[str, FlatSettingValue] | None = None
     text_model_group: str | None = None
     name_schema_exception: str | None = None
+    context_window: TextContextWindow | None = None
+    """v2-only (see :data:`V2_ONLY_FIELDS`), like ``licensing``."""
+    interaction_modes: dict[TextInteractionMode | str, SupportClaim] | None = None
+    """v2-only: the reviewed support of each interaction mode."""
+    capabilities: dict[TextCapability | str, SupportClaim] | None = None
+    """v2-only: the reviewed support of each capability."""
     guidance: TextGuidanceSummary | None = None
     """Derived from the guidance catalog when served; ignored (not stored) on writes."""
 
@@ -537,6 +616,20 @@ class TextGenerationModelRecord(GenericModelRecord):
     @classmethod
     def _strip_tags(cls, value: list[str] | None) -> list[str] | None:
         return _strip_list(value)
+
+    @field_validator("interaction_modes", mode="after")
+    @classmethod
+    def _check_interaction_modes(
+        cls, value: dict[TextInteractionMode | str, SupportClaim] | None, info: ValidationInfo
+    ) -> dict[TextInteractionMode | str, SupportClaim] | None:
+        return _check_claim_keys(value, TextInteractionMode, "text interaction mode", info)
+
+    @field_validator("capabilities", mode="after")
+    @classmethod
+    def _check_capabilities(
+        cls, value: dict[TextCapability | str, SupportClaim] | None, info: ValidationInfo
+    ) -> dict[TextCapability | str, SupportClaim] | None:
+        return _check_claim_keys(value, TextCapability, "text capability", info)
 
 
 @register_record_type(_C.clip)
@@ -690,6 +783,11 @@ def validate_payload(
     return record
 
 
+#: Fields only v2 can carry: the legacy files (and models.csv) have no place for them, so
+#: a payload converted from a legacy entry (a v1 write, an import, an upstream change)
+#: keeps the record's current values, and the upstream comparison ignores them.
+V2_ONLY_FIELDS: tuple[str, ...] = ("licensing", "context_window", "interaction_modes", "capabilities")
+
 _ALWAYS_PRESENT_IMAGE_LISTS: tuple[str, ...] = ("tags", "showcases", "trigger")
 #: Fields computed when a record is served, never stored: a writer that sends a record
 #: back as it read it must not freeze them (the established service drops them too).
@@ -736,6 +834,7 @@ __all__ = [
     "SCHEMA_VERSION",
     "STRICT_CONTEXT",
     "UNKNOWN_LICENSING_NOTE",
+    "V2_ONLY_FIELDS",
     "AudioGenerationModelRecord",
     "BlipModelRecord",
     "ClipModelRecord",
@@ -749,6 +848,7 @@ __all__ = [
     "GenericModelRecordConfig",
     "GenericModelRecordMetadata",
     "GfpganModelRecord",
+    "GuidanceSource",
     "ImageGenerationModelRecord",
     "LicenseAssignment",
     "LicenseEvidence",
@@ -759,9 +859,14 @@ __all__ = [
     "ModelLicensing",
     "PermissionStatus",
     "SafetyCheckerModelRecord",
+    "SupportClaim",
+    "SupportStatus",
+    "TextCapability",
+    "TextContextWindow",
     "TextGenerationModelRecord",
     "TextGuidanceStatus",
     "TextGuidanceSummary",
+    "TextInteractionMode",
     "TextModelGroupNameSchema",
     "TextualInversionModelRecord",
     "VideoGenerationModelRecord",

@@ -122,6 +122,9 @@ TextGenFieldName = (
         "settings",
         "text_model_group",
         "name_schema_exception",
+        "context_window",
+        "interaction_modes",
+        "capabilities",
         "guidance",
     ]
 )
@@ -562,6 +565,9 @@ class TextFields(GenericFields):
     settings = FieldRef("settings")
     text_model_group = FieldRef("text_model_group")
     name_schema_exception = FieldRef("name_schema_exception")
+    context_window = FieldRef("context_window")
+    interaction_modes = FieldRef("interaction_modes")
+    capabilities = FieldRef("capabilities")
     guidance = FieldRef("guidance")
 
 

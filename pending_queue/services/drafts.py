@@ -41,7 +41,7 @@ from references.services import (
     new_record_name_problem,
     number_problems,
     payload_licensing_for_v2_write,
-    payload_licensing_kept,
+    payload_v2_only_fields_kept,
     payload_validate,
     record_name_problem,
     record_render_problem,
@@ -148,8 +148,8 @@ def _finish(
     else:
         assert payload is not None
         if current is not None:
-            # v1 bodies and upstream changes have no licensing: the record keeps its own.
-            payload = payload_licensing_kept(category=category, payload=payload, current=current.payload)
+            # v1 bodies and upstream changes have no v2-only fields: the record keeps its own.
+            payload = payload_v2_only_fields_kept(category=category, payload=payload, current=current.payload)
         residue = legacy_residue
         if residue is None:
             residue = current.legacy_residue if current is not None else {}

@@ -153,8 +153,8 @@ def _state(payload: Any, residue: Any) -> State:
 
 
 def _record_state(record: ModelRecord | None) -> State | None:
-    # Compared with what upstream's legacy files can say: licensing exists only here
-    # (and survives an upstream change, see references.services.payload_licensing_kept).
+    # Compared with what upstream's legacy files can say: the v2-only fields exist only here
+    # (and survives an upstream change, see references.services.payload_v2_only_fields_kept).
     if record is None:
         return None
     return _state(payload_without_v2_only_fields(record.payload), record.legacy_residue)

@@ -126,6 +126,9 @@ def test_field_order_is_the_declared_order() -> None:
         "settings",
         "text_model_group",
         "name_schema_exception",
+        "context_window",
+        "interaction_modes",
+        "capabilities",
         "guidance",
     ]
 
