@@ -385,8 +385,11 @@ def export_release_publish(
         # so a change is seen by comparing their hashes with the published ones.
         return published_documents == {name: entry["sha256"] for name, entry in documents.items()}
 
-    quick = published is not None and published == category_revisions()
-    if quick and documents_unchanged(_render_documents({})):
+    if (
+        published is not None
+        and published == category_revisions()
+        and documents_unchanged(_render_documents({}))
+    ):
         return ReleaseResult(_current_release_name(export_dir), False, published, [], [], None)
     document_contents: dict[str, bytes] = {}
     # Rendered inside the records' snapshot: the licensing catalog reads every record's
