@@ -46,7 +46,7 @@ SEED = """
 import django
 django.setup()
 from audit.services import Actor
-from references.services import record_create
+from tests.record_writes import record_create
 record_create(category="text_generation", name="Llama-3-8B",
               payload={"name": "Llama-3-8B", "parameters": 8000000000, "baseline": "llama3", "nsfw": False},
               actor=Actor.system("test"), source="sync")
